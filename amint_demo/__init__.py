@@ -1,0 +1,1 @@
+"""aMINT demonstrator: membership inference tests for image classifiers."""

@@ -1,0 +1,103 @@
+"""Seeded, disjoint members `D`, external data `E` and held-out non-members `T`."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from amint_demo.data.dataset import ImageDataset
+from amint_demo.errors import InvalidConfig
+
+# (|D|, |E|, |T|) of the aMINT paper (arXiv 2509.07879); Fashion-MNIST follows MNIST.
+PAPER_SIZES: dict[str, tuple[int, int, int]] = {
+    "fashion-mnist": (25_000, 35_000, 10_000),
+    "mnist": (25_000, 35_000, 10_000),
+    "cifar10": (20_000, 30_000, 10_000),
+    "gtsrb": (11_000, 15_600, 12_600),
+}
+
+
+def _check_indices(name: str, indices: torch.Tensor) -> None:
+    if indices.dtype != torch.int64 or indices.ndim != 1:
+        raise InvalidConfig(f"{name} indices must be int64 (N,), got {indices.dtype} {tuple(indices.shape)}")
+    if indices.numel() and (indices[0] < 0 or bool((indices[1:] <= indices[:-1]).any())):
+        raise InvalidConfig(f"{name} indices must be non-negative, unique and sorted")
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """Index sets of one evaluation: `members` and `external` index the train split,
+    `test` the test split. Each is int64 (N,), sorted and unique; members and external
+    are disjoint."""
+
+    seed: int
+    members: torch.Tensor
+    external: torch.Tensor
+    test: torch.Tensor
+
+    def __post_init__(self) -> None:
+        for name in ("members", "external", "test"):
+            _check_indices(name, getattr(self, name))
+        if bool(torch.isin(self.members, self.external).any()):
+            raise InvalidConfig("members and external data share images")
+
+    def sizes(self) -> dict[str, int]:
+        return {"members": self.members.numel(), "external": self.external.numel(), "test": self.test.numel()}
+
+    def member_sha256(self) -> str:
+        """SHA-256 hex digest of the sorted member indices as little-endian int64 bytes.
+
+        To recompute: `hashlib.sha256(np.asarray(sorted(members), dtype="<i8").tobytes()).hexdigest()`.
+        """
+        return hashlib.sha256(self.members.cpu().numpy().astype("<i8").tobytes()).hexdigest()
+
+    def to_manifest(self) -> dict:
+        """{"seed", "sizes", "member_sha256"}: with the dataset, enough to rebuild and check."""
+        return {"seed": self.seed, "sizes": self.sizes(), "member_sha256": self.member_sha256()}
+
+
+def default_sizes(dataset: ImageDataset) -> tuple[int, int, int]:
+    """(|D|, |E|, |T|): the paper's when they fit, else 5/12 of train, the rest of train, all of test."""
+    n_train, n_test = len(dataset.train_labels), len(dataset.test_labels)
+    paper = PAPER_SIZES.get(dataset.name)
+    if paper is not None and paper[0] + paper[1] <= n_train and paper[2] <= n_test:
+        return paper
+    n_members = max(1, n_train * 5 // 12) if n_train else 0
+    return n_members, n_train - n_members, n_test
+
+
+def make_splits(dataset: ImageDataset, n_members: int | None = None, n_external: int | None = None,
+                n_test: int | None = None, seed: int = 0) -> Splits:
+    """Draw `D`, `E` (from train) and `T` (from test) with a local generator seeded by `seed`.
+
+    One permutation of the train indices gives the members first, then the external data;
+    a second permutation of the test indices gives `T`. Sizes left as None take
+    `default_sizes`, except that a default `|E|` shrinks to what the members leave of train.
+    The same seed and sizes give the same splits on any machine.
+    """
+    n_train, n_test_split = len(dataset.train_labels), len(dataset.test_labels)
+    default_m, default_e, default_t = default_sizes(dataset)
+    n_members = default_m if n_members is None else n_members
+    n_external = min(default_e, max(0, n_train - n_members)) if n_external is None else n_external
+    n_test = default_t if n_test is None else n_test
+    for name, value in (("members", n_members), ("external", n_external), ("test", n_test)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise InvalidConfig(f"the number of {name} must be a non-negative integer, got {value!r}")
+    if n_members == 0:
+        raise InvalidConfig("the number of members must be at least 1")
+    if n_members + n_external > n_train:
+        raise InvalidConfig(f"{n_members} members + {n_external} external images exceed the "
+                            f"{n_train} training images of {dataset.name}")
+    if n_test > n_test_split:
+        raise InvalidConfig(f"{n_test} test images requested but {dataset.name} has {n_test_split}")
+    generator = torch.Generator().manual_seed(seed)
+    train_order = torch.randperm(n_train, generator=generator)
+    test_order = torch.randperm(n_test_split, generator=generator)
+    return Splits(
+        seed=int(seed),
+        members=train_order[:n_members].sort().values,
+        external=train_order[n_members:n_members + n_external].sort().values,
+        test=test_order[:n_test].sort().values,
+    )

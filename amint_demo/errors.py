@@ -1,0 +1,21 @@
+"""Exceptions the CLI and the app turn into one-line messages (no traceback)."""
+
+
+class AmintError(Exception):
+    """Base class of every error meant for the user rather than the developer."""
+
+
+class DatasetUnavailable(AmintError):
+    """A dataset cannot be found offline and cannot be downloaded."""
+
+
+class InvalidImage(AmintError):
+    """An input file is not an image we can audit (corrupt, too large, wrong type)."""
+
+
+class InvalidPair(AmintError):
+    """A pair directory is missing files, tampered with, or not of our schema."""
+
+
+class InvalidConfig(AmintError):
+    """A training or evaluation setting is impossible (sizes, taps, ranges)."""

@@ -1,0 +1,54 @@
+"""In-memory batching of uint8 images into normalised float tensors on the training device."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from amint_demo.data import ImageDataset, normalize
+
+
+class ImageBatches:
+    """Images (uint8 N×C×H×W) and labels addressed by index, normalised on the device."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, mean: tuple[float, ...],
+                 std: tuple[float, ...], device: torch.device) -> None:
+        self.images, self.labels, self.mean, self.std, self.device = images, labels, mean, std, device
+
+    @classmethod
+    def train_split(cls, dataset: ImageDataset, device: torch.device) -> ImageBatches:
+        return cls(dataset.train_images, dataset.train_labels, dataset.mean, dataset.std, device)
+
+    @classmethod
+    def test_split(cls, dataset: ImageDataset, device: torch.device) -> ImageBatches:
+        return cls(dataset.test_images, dataset.test_labels, dataset.mean, dataset.std, device)
+
+    def get(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """index (B,) -> images (B, C, H, W) float normalised, labels (B,)."""
+        images = self.images[index].to(self.device, non_blocking=True)
+        return normalize(images, self.mean, self.std), self.labels[index].to(self.device)
+
+    def iterate(self, index: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for start in range(0, len(index), batch_size):
+            yield self.get(index[start:start + batch_size])
+
+
+class ShuffledStream:
+    """Endless batches of the entries of `index` (1-D), reshuffled on each pass, seeded."""
+
+    def __init__(self, index: torch.Tensor, generator: torch.Generator) -> None:
+        self.index, self.generator = index, generator
+        self._order = index[torch.randperm(len(index), generator=generator)]
+        self._position = 0
+
+    def next_batch(self, n: int) -> torch.Tensor:
+        parts, needed = [], n
+        while needed:
+            if self._position == len(self._order):
+                self._order = self.index[torch.randperm(len(self.index), generator=self.generator)]
+                self._position = 0
+            part = self._order[self._position:self._position + needed]
+            self._position += len(part)
+            needed -= len(part)
+            parts.append(part)
+        return torch.cat(parts)

@@ -1,0 +1,103 @@
+"""Training of the audited model: aMINT (task + MINT terms, jointly) or plain (task term only)."""
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from amint_demo.data import ImageDataset, Splits
+from amint_demo.methods.batches import ImageBatches, ShuffledStream
+from amint_demo.methods.config import TrainConfig
+from amint_demo.methods.distributed import DistContext, mean_across
+from amint_demo.methods.progress import TrainCallbacks, TrainingStopped
+from amint_demo.models import AuditableModel, BackboneSpec
+
+
+def build_model(config: TrainConfig, dataset: ImageDataset, with_head: bool) -> AuditableModel:
+    spec = BackboneSpec(config.arch, dataset.channels, dataset.num_classes, dataset.image_size,
+                        config.small_input_stem, dict(config.timm_kwargs))
+    return AuditableModel(spec, config.taps, config.head if with_head else None, config.head_width, config.head_hidden)
+
+
+def autocast_for(device: torch.device, enabled: bool):
+    """bfloat16 autocast on CUDA (no loss scaler needed); full precision on CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if enabled and device.type == "cuda" else nullcontext()
+
+
+def train_joint(config: TrainConfig, dataset: ImageDataset, splits: Splits, model: AuditableModel,
+                device: torch.device, callbacks: TrainCallbacks | None = None,
+                context: DistContext = DistContext()) -> list[dict]:
+    """Train `model` in place on members D; with a head, also teach it D (1) from E (0).
+
+    One step: a D batch and an E batch of `batch_size` each, in one forward pass;
+    L = CE(D)/CE₀ + λ·[BCE(D,1) + BCE(E,0)]/B₀ (₀: first-batch values when normalising).
+    Returns one record per epoch (losses and training accuracies).
+    """
+    callbacks = callbacks or TrainCallbacks()
+    joint = model.head is not None and config.mint_weight > 0
+    generator = torch.Generator().manual_seed(config.seed)
+    members = ShuffledStream(splits.members, generator)
+    external = ShuffledStream(splits.external, generator)
+    batches = ImageBatches.train_split(dataset, device)
+    model.to(device).train()
+    trained = DistributedDataParallel(model) if context.enabled else model
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(splits.members) / config.batch_size)
+    total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.1)
+    share = slice(context.rank, None, context.world_size)
+    ce0 = bce0 = None
+    history: list[dict] = []
+    step = 0
+    for epoch in range(config.epochs):
+        sums = torch.zeros(4, device=device)  # task loss, task correct, mint loss, mint correct
+        seen = 0
+        for _ in range(steps_per_epoch):
+            if step >= total:
+                break
+            if callbacks.should_stop():
+                raise TrainingStopped("training stopped by request")
+            d_x, d_y = batches.get(members.next_batch(config.batch_size)[share])
+            x = d_x
+            if joint:
+                e_x, _ = batches.get(external.next_batch(config.batch_size)[share])
+                x = torch.cat([d_x, e_x])
+            with autocast_for(device, config.amp):
+                out = trained(x)
+                n = len(d_x)
+                ce = F.cross_entropy(out.class_logits[:n].float(), d_y)
+                loss = ce
+                if joint:
+                    target = torch.cat([torch.ones(n, device=device), torch.zeros(len(x) - n, device=device)])
+                    bce = F.binary_cross_entropy_with_logits(out.mint_logits.float(), target) * 2
+                    if ce0 is None:
+                        ce0, bce0 = (mean_across(context, v.detach()).clamp_min(1e-3) if config.normalize_first_batch
+                                     else torch.ones((), device=device) for v in (ce, bce))
+                    loss = ce / ce0 + config.mint_weight * bce / bce0
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            with torch.no_grad():
+                sums[0] += ce.detach() * n
+                sums[1] += (out.class_logits[:n].argmax(1) == d_y).sum()
+                if joint:
+                    sums[2] += bce.detach() / 2 * n
+                    sums[3] += ((out.mint_logits > 0).float() == target).float().sum() * n / len(x)
+            seen += n
+            callbacks.on_step(step, total)
+        if seen == 0:
+            break
+        sums = (sums / seen).tolist()
+        record = {"epoch": epoch + 1, "step": step, "task_loss": sums[0], "task_accuracy": sums[1]}
+        if joint:
+            record |= {"mint_loss": sums[2], "mint_accuracy": sums[3]}
+        history.append(record)
+        callbacks.on_epoch(record)
+    model.eval()
+    return history
