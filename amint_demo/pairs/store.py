@@ -1,0 +1,208 @@
+"""A pair on disk: manifest.json + members.txt + weights.safetensors. Atomic save, validating load."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from amint_demo.data import ImageDataset, Splits, load_image, make_splits, normalize, to_model_input
+from amint_demo.errors import InvalidPair
+from amint_demo.evaluation import EvaluationResult
+from amint_demo.methods import Detector, TrainConfig, TrainedModel, build_detector, score, split_members_for_head
+from amint_demo.models import AuditableModel, BackboneSpec, pick_device
+from amint_demo.pairs.audit import AuditVerdict, verdicts
+from amint_demo.pairs.manifest import (MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, build_manifest, sha256_file,
+                                       validate_manifest)
+
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+ImageSource = str | os.PathLike | bytes | Image.Image
+
+
+def member_sha256(indices: np.ndarray) -> str:
+    """The recipe of Splits.member_sha256: SHA-256 of the sorted indices as little-endian int64."""
+    return hashlib.sha256(np.sort(indices).astype("<i8").tobytes()).hexdigest()
+
+
+@dataclass
+class Pair:
+    """An audited model with its membership detector, loaded from a pair directory."""
+
+    path: Path
+    manifest: dict[str, Any]
+    model: AuditableModel
+    detector: Detector
+    device: torch.device
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.manifest["dataset"]["class_names"])
+
+    def members(self) -> np.ndarray:
+        """The member indices (into the dataset's official train split), sorted, int64."""
+        return read_members(self.path)
+
+    def preprocess(self, images: Sequence[ImageSource]) -> torch.Tensor:
+        """Any PIL images, paths or bytes -> uint8 (B, C, S, S) as the model expects (may raise InvalidImage)."""
+        data = self.manifest["dataset"]
+        return to_model_input([load_image(image) for image in images], data["channels"], data["image_size"])
+
+    def audit_pixels(self, pixels: torch.Tensor, labels: Sequence[int] | None = None) -> list[AuditVerdict]:
+        """uint8 (B, C, S, S) -> one verdict per image."""
+        data = self.manifest["dataset"]
+        x = normalize(pixels.to(self.device), tuple(data["mean"]), tuple(data["std"]))
+        y = None if labels is None else torch.as_tensor(list(labels), dtype=torch.long, device=self.device)
+        result = score(self.model, self.detector, x, y)
+        return verdicts(self.model, pixels, result.membership.cpu(), result.class_probs.cpu(), result.maps,
+                        self.class_names)
+
+    def audit(self, images: Sequence[ImageSource], labels: Sequence[int] | None = None,
+              batch_size: int = 256) -> list[AuditVerdict]:
+        """Images of any size and mode -> verdicts. `labels` (true classes) sharpen the loss and gradient
+        methods; without them the predicted class stands in."""
+        results: list[AuditVerdict] = []
+        for start in range(0, len(images), batch_size):
+            part = labels[start:start + batch_size] if labels is not None else None
+            results += self.audit_pixels(self.preprocess(images[start:start + batch_size]), part)
+        return results
+
+    def splits(self, dataset: ImageDataset) -> Splits:
+        """Rebuild D, E, T from the manifest and check them against its member hash."""
+        entry = self.manifest["splits"]
+        sizes = entry["sizes"]
+        splits = make_splits(dataset, sizes["members"], sizes["external"], sizes["test"], entry["seed"])
+        if splits.member_sha256() != entry["member_sha256"]:
+            raise InvalidPair(f"{self.path}: the rebuilt member set does not match the manifest's hash")
+        return splits
+
+    def head_members(self, splits: Splits) -> torch.Tensor | None:
+        """Members the detector was fitted on (passive, gradient, loss); None for aMINT."""
+        if "head_members" not in self.manifest["splits"]:
+            return None
+        config = TrainConfig.from_dict(self.manifest["train_config"])
+        return split_members_for_head(splits, config.head_member_fraction, config.seed)[0]
+
+
+def read_members(path: Path) -> np.ndarray:
+    try:
+        text = (path / MEMBERS_FILE).read_text()
+        return np.array([int(line) for line in text.split()], dtype=np.int64)
+    except (OSError, ValueError) as err:
+        raise InvalidPair(f"{path}: cannot read {MEMBERS_FILE}: {err}") from None
+
+
+def _state(model: AuditableModel, detector: Detector) -> dict[str, torch.Tensor]:
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    return state | {f"detector.{k}": v for k, v in detector.state_dict().items()}
+
+
+def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, dataset: ImageDataset, splits: Splits,
+              evaluation: EvaluationResult | None, float16: bool = False, overwrite: bool = False) -> Path:
+    """Write a pair atomically: everything goes to a temporary sibling directory, then one rename."""
+    path = Path(path).resolve()
+    if path.exists() and not overwrite:
+        raise InvalidPair(f"{path} already exists (pass overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        state = {k: (v.half() if float16 and v.is_floating_point() else v).detach().cpu().contiguous()
+                 for k, v in _state(trained.model, trained.detector).items()}
+        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+        (tmp / MEMBERS_FILE).write_text("\n".join(map(str, splits.members.tolist())) + "\n")
+        weights = {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE),
+                   "dtype": "float16" if float16 else "float32", "bytes": (tmp / WEIGHTS_FILE).stat().st_size}
+        head_count = None if trained.head_members is None else len(trained.head_members)
+        manifest = build_manifest(config, dataset, splits, trained.model, trained.detector, head_count, evaluation,
+                                  trained.history, weights)
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
+        if path.exists():
+            trash = path.with_name(f".{path.name}.old")
+            os.replace(path, trash)
+            os.replace(tmp, path)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_dir():
+        raise InvalidPair(f"{path} is not a pair directory")
+    file = path / MANIFEST_FILE
+    if not file.is_file():
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        hint = f" (found {', '.join(pickles)}: pickled checkpoints are never loaded)" if pickles else ""
+        raise InvalidPair(f"{path} has no {MANIFEST_FILE}{hint}")
+    try:
+        return validate_manifest(json.loads(file.read_text()), path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InvalidPair(f"{file} is not valid JSON: {err}") from None
+
+
+def _build(manifest: dict[str, Any], path: Path) -> tuple[AuditableModel, Detector]:
+    try:
+        backbone = {k: v for k, v in manifest["backbone"].items() if k not in ("family", "parameters")}
+        spec = BackboneSpec.from_dict(backbone)
+        head = manifest["head"]
+        model = AuditableModel(spec, manifest["taps"], head["kind"] if head else None,
+                               head["width"] if head else 64, head["hidden"] if head else 128)
+        detector_entry = dict(manifest["detector"])
+        detector = build_detector(detector_entry.pop("kind"), detector_entry)
+    except Exception as err:  # any inconsistency in the manifest is the pair's fault, not ours
+        raise InvalidPair(f"{path}: manifest does not describe a buildable model: {err}") from None
+    return model, detector
+
+
+def _load_weights(path: Path, manifest: dict[str, Any], expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    file = path / WEIGHTS_FILE
+    if not file.is_file():
+        raise InvalidPair(f"{path} has no {WEIGHTS_FILE}")
+    if sha256_file(file) != manifest["weights"]["sha256"]:
+        raise InvalidPair(f"{file} does not match the SHA-256 in the manifest (modified or corrupt)")
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            keys = set(handle.keys())
+            if keys != set(expected):
+                extra, missing = sorted(keys - set(expected))[:3], sorted(set(expected) - keys)[:3]
+                raise InvalidPair(f"{file}: tensors do not match the manifest's model (unexpected {extra}, missing {missing})")
+            loaded = {}
+            for key in keys:
+                tensor = handle.get_tensor(key)
+                if tuple(tensor.shape) != tuple(expected[key].shape):
+                    raise InvalidPair(f"{file}: tensor {key} has shape {tuple(tensor.shape)}, "
+                                      f"expected {tuple(expected[key].shape)}")
+                loaded[key] = tensor.to(expected[key].dtype)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise InvalidPair(f"{file} is not a readable safetensors file ({err}); pickled checkpoints are never loaded") from None
+    return loaded
+
+
+def load_pair(path: str | Path, device: str = "auto") -> Pair:
+    """Load and validate a pair: schema, member-list hash, weight hash, tensor names and shapes."""
+    path = Path(path).resolve()
+    manifest = _read_manifest(path)
+    if member_sha256(read_members(path)) != manifest["splits"]["member_sha256"]:
+        raise InvalidPair(f"{path}: {MEMBERS_FILE} does not match the member hash in the manifest")
+    model, detector = _build(manifest, path)
+    state = _load_weights(path, manifest, _state(model, detector))
+    model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
+    detector.load_state_dict({k[len("detector."):]: v for k, v in state.items() if k.startswith("detector.")})
+    target = pick_device(device)
+    return Pair(path, manifest, model.to(target).eval(), detector.to(target).eval(), target)

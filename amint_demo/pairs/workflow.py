@@ -1,0 +1,42 @@
+"""Whole runs over pairs, shared by the CLI and the app: train → evaluate → save; re-evaluate."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from amint_demo.data import load_dataset, make_splits
+from amint_demo.errors import InvalidPair
+from amint_demo.evaluation import EvaluationResult, evaluate
+from amint_demo.methods import DistContext, TrainCallbacks, TrainConfig, device_for, train
+from amint_demo.pairs.store import Pair, load_pair, save_pair
+
+
+def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks | None = None,
+               context: DistContext = DistContext(), float16: bool = False, overwrite: bool = False,
+               eval_n_test: int | None = None, allow_download: bool = True) -> Path | None:
+    """Train `config`, evaluate on T, save the pair at `out`. Returns its path (None on non-zero ranks)."""
+    callbacks = callbacks or TrainCallbacks()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise InvalidPair(f"{out} already exists (use --overwrite to replace it)")
+    dataset = load_dataset(config.dataset, allow_download=allow_download)
+    splits = make_splits(dataset, config.n_members, config.n_external, config.n_test, config.split_seed)
+    init = load_pair(config.init_from, device="cpu").model if config.init_from else None
+    device = device_for(context, config.device)
+    trained = train(config, dataset, splits, device, callbacks, init, context)
+    if not context.is_main:
+        return None
+    callbacks.stage("evaluation")
+    result = evaluate(trained.model, trained.detector, dataset, splits, trained.head_members, device, eval_n_test,
+                      seed=config.seed)
+    return save_pair(out, trained, config, dataset, splits, result, float16=float16, overwrite=overwrite)
+
+
+def evaluate_pair(pair: Pair, n_test: int | None = None, seed: int = 0, allow_download: bool = True) -> EvaluationResult:
+    """Re-run the evaluation protocol for a saved pair on its own, rebuilt and hash-checked splits."""
+    entry = pair.manifest["dataset"]
+    dataset = load_dataset(entry["name"], allow_download=allow_download)
+    if dataset.fingerprint() != entry["fingerprint"]:
+        raise InvalidPair(f"{pair.path}: dataset {entry['name']!r} here ({dataset.source}) is not the data the pair "
+                          f"was trained on ({entry['source']})")
+    splits = pair.splits(dataset)
+    return evaluate(pair.model, pair.detector, dataset, splits, pair.head_members(splits), pair.device, n_test, seed)
