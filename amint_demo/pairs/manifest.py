@@ -42,7 +42,7 @@ def dataset_entry(dataset: ImageDataset) -> dict[str, Any]:
 
 def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, model: AuditableModel,
                    detector: Detector, head_members_count: int | None, evaluation: EvaluationResult | None,
-                   history: dict, weights: dict) -> dict[str, Any]:
+                   history: dict, weights: dict, runtime: dict) -> dict[str, Any]:
     split_entry = splits.to_manifest() | {"members_file": MEMBERS_FILE}
     if head_members_count is not None:
         split_entry |= {"head_member_fraction": config.head_member_fraction, "head_members": head_members_count}
@@ -58,7 +58,7 @@ def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, m
         "detector": {"kind": detector.kind, **detector.config()},
         "train_config": config.to_dict(),
         "metrics": None if evaluation is None else evaluation.to_dict(),
-        "history": history, "weights": weights,
+        "history": history, "weights": weights, "runtime": runtime,
     }
 
 

@@ -112,7 +112,8 @@ def _state(model: AuditableModel, detector: Detector) -> dict[str, torch.Tensor]
 
 
 def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, dataset: ImageDataset, splits: Splits,
-              evaluation: EvaluationResult | None, float16: bool = False, overwrite: bool = False) -> Path:
+              evaluation: EvaluationResult | None, float16: bool = False, overwrite: bool = False,
+              runtime: dict | None = None) -> Path:
     """Write a pair atomically: everything goes to a temporary sibling directory, then one rename."""
     path = Path(path).resolve()
     if path.exists() and not overwrite:
@@ -128,7 +129,7 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
                    "dtype": "float16" if float16 else "float32", "bytes": (tmp / WEIGHTS_FILE).stat().st_size}
         head_count = None if trained.head_members is None else len(trained.head_members)
         manifest = build_manifest(config, dataset, splits, trained.model, trained.detector, head_count, evaluation,
-                                  trained.history, weights)
+                                  trained.history, weights, runtime or {})
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
         if path.exists():
             trash = path.with_name(f".{path.name}.old")

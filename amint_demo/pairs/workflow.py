@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import timm
+import torch
+
 from amint_demo.data import load_dataset, make_splits
 from amint_demo.errors import InvalidPair
 from amint_demo.evaluation import EvaluationResult, evaluate
@@ -28,7 +31,10 @@ def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks |
     callbacks.stage("evaluation")
     result = evaluate(trained.model, trained.detector, dataset, splits, trained.head_members, device, eval_n_test,
                       seed=config.seed)
-    return save_pair(out, trained, config, dataset, splits, result, float16=float16, overwrite=overwrite)
+    runtime = {"device": str(device), "world_size": context.world_size, "torch": torch.__version__,
+               "timm": timm.__version__, "dataset_source": dataset.source}
+    return save_pair(out, trained, config, dataset, splits, result, float16=float16, overwrite=overwrite,
+                     runtime=runtime)
 
 
 def evaluate_pair(pair: Pair, n_test: int | None = None, seed: int = 0, allow_download: bool = True) -> EvaluationResult:

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the whole test suite: offline, CPU only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export GRADIO_ANALYTICS_ENABLED=False
+exec .venv/bin/python -m pytest -q "$@"

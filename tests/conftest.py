@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny models on the embedded Fashion-MNIST subset, so the suite runs offline on 2 cores."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from amint_demo.methods import TrainConfig  # noqa: E402
+from amint_demo.pairs import train_pair  # noqa: E402
+
+TINY_TIMM = {
+    "resnet": ("resnet18", {"channels": [8, 16, 32, 64], "layers": [1, 1, 1, 1]}),
+    "mobilenet": ("mobilenetv3_small_050", {}),
+    "densenet": ("densenet121", {"growth_rate": 8, "block_config": [1, 1, 1, 1]}),
+    "vit": ("vit_tiny_patch16_224", {"depth": 4, "embed_dim": 32, "num_heads": 2}),
+}
+
+
+def tiny_config(method: str = "amint", family: str = "resnet", **changes) -> TrainConfig:
+    """A few optimiser steps of a tiny model on 200 / 200 / 200 images of the embedded subset."""
+    arch, kwargs = TINY_TIMM[family]
+    settings = dict(method=method, arch=arch, timm_kwargs=kwargs, dataset="fashion-mnist-mini", n_members=200,
+                    n_external=200, n_test=200, epochs=1, max_steps=3, batch_size=16, head_epochs=1, device="cpu")
+    return TrainConfig(**(settings | changes))
+
+
+@pytest.fixture(scope="session")
+def tiny_pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One saved pair per method (amint, loss, passive, gradient), tiny ResNet."""
+    root = tmp_path_factory.mktemp("pairs")
+    return {method: train_pair(tiny_config(method), root / method, allow_download=False)
+            for method in ("amint", "loss", "passive", "gradient")}
