@@ -34,3 +34,22 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(cell(row[c]) for c in COLUMNS) + " |" for row in rows]
     return "\n".join(lines)
+
+
+DEPTH_ORDER = ("entry", "middle", "output")
+
+
+def depth_summary(manifests: dict[str, dict]) -> list[dict]:
+    """Stored metrics per family, method and tap depth (rows sorted by depth), for the depth explorer."""
+    rows = []
+    for key, m in manifests.items():
+        metrics = m.get("metrics") or {}
+        head = metrics.get("members_vs_test")
+        if not head:
+            continue
+        rows.append({"pair": key, "family": m["backbone"]["family"], "method": m["method"],
+                     "tap": m.get("tap_depth") or "+".join(m["taps"]), "balanced_accuracy": head["balanced_accuracy"],
+                     "auc": head["auc"], "tpr_at_1pct_fpr": head["tpr_at_1pct_fpr"],
+                     "task_accuracy": metrics.get("task_accuracy"), "roc_fpr": head["roc_fpr"], "roc_tpr": head["roc_tpr"]})
+    rank = {name: i for i, name in enumerate(DEPTH_ORDER)}
+    return sorted(rows, key=lambda r: (r["family"], r["method"], rank.get(r["tap"], len(rank)), r["tap"]))

@@ -422,10 +422,12 @@ def test_list_pairs_of_a_missing_folder_is_refused(tmp_path):
 
 def test_splits_rebuild_matches_member_hash(tiny_pairs, dataset):
     pair = load_pair(tiny_pairs["passive"], device="cpu")
-    splits = pair.splits(dataset)
+    rebuilt, splits, extra = pair.rebuild_splits(dataset)
+    assert extra is None and rebuilt.fingerprint() == dataset.fingerprint()
     assert splits.member_sha256() == pair.manifest["splits"]["member_sha256"]
     np.testing.assert_array_equal(splits.members.numpy(), pair.members())
     assert splits.sizes() == pair.manifest["splits"]["sizes"]
+    assert not bool(torch.isin(splits.members, splits.external).any())
     head = pair.head_members(splits)
     assert head is not None and len(head) == pair.manifest["splits"]["head_members"]
     assert bool(torch.isin(head, splits.members).all())
@@ -435,7 +437,7 @@ def test_splits_with_a_changed_seed_are_refused(tiny_pairs, dataset):
     pair = load_pair(tiny_pairs["amint"], device="cpu")
     pair.manifest["splits"]["seed"] += 1
     with pytest.raises(InvalidPair, match="member"):
-        pair.splits(dataset)
+        pair.rebuild_splits(dataset)
 
 
 @pytest.mark.parametrize("method", ("amint", "passive"))
@@ -458,3 +460,19 @@ def test_evaluate_pair_with_fewer_test_images(tiny_pairs):
     result = evaluate_pair(load_pair(tiny_pairs["loss"], device="cpu"), n_test=50, allow_download=False)
     assert result.n_test == 50
     assert result.members_vs_test.to_dict()["n_members"] == 50
+
+
+NON_POSITIVE = "evaluation/evaluate.py _draw: index[randperm(len)[:n]] with n <= 0 is not refused: "
+
+
+@pytest.mark.parametrize("n_test", [
+    pytest.param(0, marks=pytest.mark.xfail(strict=True, raises=ValueError,
+                                            reason=NON_POSITIVE + "n=0 -> ValueError from torch.cat")),
+    pytest.param(-5, marks=pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                                             reason=NON_POSITIVE + "n=-5 silently evaluates 195 of 200 images")),
+])
+def test_evaluate_pair_refuses_a_non_positive_n_test(tiny_pairs, n_test):
+    from amint_demo.errors import InvalidConfig
+
+    with pytest.raises(InvalidConfig):
+        evaluate_pair(load_pair(tiny_pairs["loss"], device="cpu"), n_test=n_test, allow_download=False)

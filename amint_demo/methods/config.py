@@ -17,7 +17,11 @@ METHOD_HELP = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of one run. Sizes None mean the dataset's defaults (DESIGN.md §5)."""
+    """Settings of one run. Sizes None mean the dataset's defaults (DESIGN.md §5).
+
+    `focus_fraction`: share of each member batch drawn from extra members (a user's own images), when a
+    run has any, so a handful of them is learned among thousands.
+    """
 
     method: str = "amint"
     arch: str = "resnet18"
@@ -40,6 +44,7 @@ class TrainConfig:
     head_hidden: int = 128
     head_epochs: int = 10
     head_member_fraction: float = 0.5
+    focus_fraction: float = 0.25
     gradient_layer: str | None = None
     small_input_stem: bool = True
     timm_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +64,7 @@ class TrainConfig:
             (self.head in ("cnn", "mlp"), "head must be 'cnn' or 'mlp'"),
             (1 <= self.head_width <= 1024 and 1 <= self.head_hidden <= 4096, "head sizes out of range"),
             (0 < self.head_member_fraction < 1, "head_member_fraction must be within (0, 1)"),
+            (0 <= self.focus_fraction < 1, "focus_fraction must be within [0, 1)"),
             (all(n is None or n >= 1 for n in (self.n_members, self.n_external, self.n_test)),
              "split sizes must be at least 1"),
         ]

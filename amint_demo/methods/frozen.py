@@ -61,7 +61,7 @@ def fit_passive_head(config: TrainConfig, dataset: ImageDataset, model: Auditabl
             x = torch.cat([batches.get(s.next_batch(config.batch_size))[0] for s in streams])
             target = torch.cat([torch.ones(config.batch_size), torch.zeros(config.batch_size)]).to(device)
             with torch.no_grad():
-                maps = [m.detach() for m in model(x).maps]
+                maps = model.forward_maps(x)[1]
             logits = model.head(maps)
             loss = F.binary_cross_entropy_with_logits(logits, target)
             optimizer.zero_grad(set_to_none=True)

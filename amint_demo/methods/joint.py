@@ -29,17 +29,20 @@ def autocast_for(device: torch.device, enabled: bool):
 
 def train_joint(config: TrainConfig, dataset: ImageDataset, splits: Splits, model: AuditableModel,
                 device: torch.device, callbacks: TrainCallbacks | None = None,
-                context: DistContext = DistContext()) -> list[dict]:
+                context: DistContext = DistContext(), focus: torch.Tensor | None = None) -> list[dict]:
     """Train `model` in place on members D; with a head, also teach it D (1) from E (0).
 
     One step: a D batch and an E batch of `batch_size` each, in one forward pass;
     L = CE(D)/CE₀ + λ·[BCE(D,1) + BCE(E,0)]/B₀ (₀: first-batch values when normalising).
+    `focus` (member indices, optional): `focus_fraction` of every member batch is drawn from them.
     Returns one record per epoch (losses and training accuracies).
     """
     callbacks = callbacks or TrainCallbacks()
     joint = model.head is not None and config.mint_weight > 0
     generator = torch.Generator().manual_seed(config.seed)
     members = ShuffledStream(splits.members, generator)
+    focused = ShuffledStream(focus, generator) if focus is not None and len(focus) else None
+    n_focus = max(1, round(config.focus_fraction * config.batch_size)) if focused and config.focus_fraction else 0
     external = ShuffledStream(splits.external, generator)
     batches = ImageBatches.train_split(dataset, device)
     model.to(device).train()
@@ -61,7 +64,10 @@ def train_joint(config: TrainConfig, dataset: ImageDataset, splits: Splits, mode
                 break
             if callbacks.should_stop():
                 raise TrainingStopped("training stopped by request")
-            d_x, d_y = batches.get(members.next_batch(config.batch_size)[share])
+            d_index = members.next_batch(config.batch_size - n_focus)
+            if n_focus:
+                d_index = torch.cat([focused.next_batch(n_focus), d_index])
+            d_x, d_y = batches.get(d_index[share])
             x = d_x
             if joint:
                 e_x, _ = batches.get(external.next_batch(config.batch_size)[share])

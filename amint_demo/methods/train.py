@@ -43,22 +43,22 @@ def _start_model(config: TrainConfig, dataset: ImageDataset, init: AuditableMode
 
 def train(config: TrainConfig, dataset: ImageDataset, splits: Splits, device: torch.device,
           callbacks: TrainCallbacks | None = None, init: AuditableModel | None = None,
-          context: DistContext = DistContext()) -> TrainedModel:
-    """Run `config.method` on D / E of `splits` (T is never touched here)."""
+          context: DistContext = DistContext(), focus: torch.Tensor | None = None) -> TrainedModel:
+    """Run `config.method` on D / E of `splits` (T is never touched here); `focus`: see `train_joint`."""
     callbacks = callbacks or TrainCallbacks()
     torch.manual_seed(config.seed)
     if config.method == "amint":
         model = _start_model(config, dataset, init, with_head=True)
         callbacks.stage("aMINT joint training")
-        history = train_joint(config, dataset, splits, model, device, callbacks, context)
+        history = train_joint(config, dataset, splits, model, device, callbacks, context, focus)
         return TrainedModel(model.to(device), HeadDetector(), {"joint": history})
 
-    if init is not None and init.spec.arch == config.arch:
+    if init is not None:  # the given model is the frozen audited model (its spec must match)
         model, history = _start_model(config, dataset, init, with_head=False).to(device), {}
     else:
         model = _start_model(config, dataset, None, with_head=False)
         callbacks.stage("plain training")
-        history = {"plain": train_joint(config, dataset, splits, model, device, callbacks, context)}
+        history = {"plain": train_joint(config, dataset, splits, model, device, callbacks, context, focus)}
     head_members, _ = split_members_for_head(splits, config.head_member_fraction, config.seed)
     external = external_for_head(splits, len(head_members), config.seed)
     if config.method == "loss":

@@ -48,9 +48,12 @@ class AuditableModel(nn.Module):
     def _as_map(self, activation: torch.Tensor) -> torch.Tensor:
         return tokens_to_grid(activation, self.num_prefix_tokens) if activation.ndim == 3 else activation
 
-    def forward(self, x: torch.Tensor) -> AuditOutput:
+    def forward_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Class logits (B, K) and the tapped maps, without the head."""
         with ActivationCapture(self.backbone, self.taps) as capture:
             logits = self.backbone(x)
-        maps = [self._as_map(capture.outputs[name]) for name in self.taps]
-        mint = self.head(maps) if self.head is not None else None
-        return AuditOutput(logits, mint, maps)
+        return logits, [self._as_map(capture.outputs[name]) for name in self.taps]
+
+    def forward(self, x: torch.Tensor) -> AuditOutput:
+        logits, maps = self.forward_maps(x)
+        return AuditOutput(logits, self.head(maps) if self.head is not None else None, maps)

@@ -11,7 +11,9 @@ from amint_demo.models import AuditableModel
 
 @dataclass(frozen=True)
 class AuditVerdict:
-    """One image's answer. `maps`: tap module name -> (H, W) float32 in [0, 1] (mean |activation|)."""
+    """One image's answer. `maps`: tap module name -> (H, W) float32 in [0, 1] (mean |activation|);
+    `membership_maps`: the same taps' Grad-CAM of the membership logit (only when asked for, and not for
+    gradient MINT)."""
 
     membership_probability: float
     predicted_class: int
@@ -19,6 +21,7 @@ class AuditVerdict:
     confidence: float
     maps: dict[str, np.ndarray]
     model_input: np.ndarray  # uint8 (S, S) or (S, S, 3): the image as the model saw it
+    membership_maps: dict[str, np.ndarray] | None = None
 
     @property
     def is_member(self) -> bool:
@@ -46,12 +49,14 @@ def heat_maps(maps: list[torch.Tensor]) -> list[np.ndarray]:
 
 
 def verdicts(model: AuditableModel, pixels: torch.Tensor, membership: torch.Tensor, class_probs: torch.Tensor,
-             maps: list[torch.Tensor], class_names: list[str]) -> list[AuditVerdict]:
+             maps: list[torch.Tensor], class_names: list[str],
+             cams: list[torch.Tensor] | None = None) -> list[AuditVerdict]:
     """Assemble per-image verdicts. pixels: uint8 (B, C, S, S)."""
     confidence, predicted = class_probs.max(1)
     heats = heat_maps(maps)
     images = pixels.permute(0, 2, 3, 1).numpy()
     return [AuditVerdict(float(membership[i]), int(predicted[i]), class_names[int(predicted[i])], float(confidence[i]),
                          {name: heats[t][i] for t, name in enumerate(model.taps)},
-                         images[i, :, :, 0] if images.shape[-1] == 1 else images[i])
+                         images[i, :, :, 0] if images.shape[-1] == 1 else images[i],
+                         None if cams is None else {name: cams[t][i].numpy() for t, name in enumerate(model.taps)})
             for i in range(len(pixels))]

@@ -17,6 +17,7 @@ SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 WEIGHTS_FILE = "weights.safetensors"
 MEMBERS_FILE = "members.txt"
+EXTRA_FILE = "extra_members.safetensors"
 REQUIRED = {
     "schema_version": int, "library_version": str, "created": str, "method": str, "dataset": dict,
     "splits": dict, "backbone": dict, "taps": list, "tap_depth": (str, type(None)), "head": (dict, type(None)),
@@ -42,7 +43,7 @@ def dataset_entry(dataset: ImageDataset) -> dict[str, Any]:
 
 def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, model: AuditableModel,
                    detector: Detector, head_members_count: int | None, evaluation: EvaluationResult | None,
-                   history: dict, weights: dict, runtime: dict) -> dict[str, Any]:
+                   history: dict, weights: dict, runtime: dict, extra_members: dict | None) -> dict[str, Any]:
     split_entry = splits.to_manifest() | {"members_file": MEMBERS_FILE}
     if head_members_count is not None:
         split_entry |= {"head_member_fraction": config.head_member_fraction, "head_members": head_members_count}
@@ -58,7 +59,7 @@ def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, m
         "detector": {"kind": detector.kind, **detector.config()},
         "train_config": config.to_dict(),
         "metrics": None if evaluation is None else evaluation.to_dict(),
-        "history": history, "weights": weights, "runtime": runtime,
+        "history": history, "weights": weights, "runtime": runtime, "extra_members": extra_members,
     }
 
 
@@ -84,6 +85,10 @@ def validate_manifest(manifest: Any, where: Path) -> dict[str, Any]:
     for key in ("file", "sha256", "dtype"):
         if key not in manifest["weights"]:
             raise InvalidPair(f"{where}: manifest weights entry lacks {key!r}")
+    extra = manifest.setdefault("extra_members", None)  # optional: absent means no extra members
+    if not isinstance(extra, (dict, type(None))) or extra is not None and (extra.get("file") != EXTRA_FILE or not isinstance(extra.get("count"), int)
+                              or not isinstance(extra.get("sha256"), str)):
+        raise InvalidPair(f"{where}: manifest extra_members entry is malformed")
     if manifest["splits"]["members_file"] != MEMBERS_FILE or manifest["weights"]["file"] != WEIGHTS_FILE:
         raise InvalidPair(f"{where}: manifest names unexpected files")
     return manifest

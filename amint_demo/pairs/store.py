@@ -17,13 +17,15 @@ from PIL import Image
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from amint_demo.data import ImageDataset, Splits, load_image, make_splits, normalize, to_model_input
-from amint_demo.errors import InvalidPair
+from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_members, load_image, make_splits, normalize,
+                             to_model_input)
+from amint_demo.errors import AmintError, InvalidPair
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import Detector, TrainConfig, TrainedModel, build_detector, score, split_members_for_head
+from amint_demo.methods import (Detector, TrainConfig, TrainedModel, build_detector, membership_cam, score,
+                                split_members_for_head)
 from amint_demo.models import AuditableModel, BackboneSpec, pick_device
 from amint_demo.pairs.audit import AuditVerdict, verdicts
-from amint_demo.pairs.manifest import (MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, build_manifest, sha256_file,
+from amint_demo.pairs.manifest import (EXTRA_FILE, MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, build_manifest, sha256_file,
                                        validate_manifest)
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
@@ -44,6 +46,7 @@ class Pair:
     model: AuditableModel
     detector: Detector
     device: torch.device
+    extra_members: ExtraMembers | None = None
 
     @property
     def name(self) -> str:
@@ -62,33 +65,40 @@ class Pair:
         data = self.manifest["dataset"]
         return to_model_input([load_image(image) for image in images], data["channels"], data["image_size"])
 
-    def audit_pixels(self, pixels: torch.Tensor, labels: Sequence[int] | None = None) -> list[AuditVerdict]:
-        """uint8 (B, C, S, S) -> one verdict per image."""
+    def audit_pixels(self, pixels: torch.Tensor, labels: Sequence[int] | None = None,
+                     explain: bool = False) -> list[AuditVerdict]:
+        """uint8 (B, C, S, S) -> one verdict per image; `explain` adds membership Grad-CAM maps."""
         data = self.manifest["dataset"]
         x = normalize(pixels.to(self.device), tuple(data["mean"]), tuple(data["std"]))
         y = None if labels is None else torch.as_tensor(list(labels), dtype=torch.long, device=self.device)
         result = score(self.model, self.detector, x, y)
+        cams = membership_cam(self.model, self.detector, x, y) if explain else None
         return verdicts(self.model, pixels, result.membership.cpu(), result.class_probs.cpu(), result.maps,
-                        self.class_names)
+                        self.class_names, cams)
 
     def audit(self, images: Sequence[ImageSource], labels: Sequence[int] | None = None,
-              batch_size: int = 256) -> list[AuditVerdict]:
+              batch_size: int = 256, explain: bool = False) -> list[AuditVerdict]:
         """Images of any size and mode -> verdicts. `labels` (true classes) sharpen the loss and gradient
-        methods; without them the predicted class stands in."""
+        methods; without them the predicted class stands in. `explain`: see `audit_pixels`."""
         results: list[AuditVerdict] = []
         for start in range(0, len(images), batch_size):
             part = labels[start:start + batch_size] if labels is not None else None
-            results += self.audit_pixels(self.preprocess(images[start:start + batch_size]), part)
+            results += self.audit_pixels(self.preprocess(images[start:start + batch_size]), part, explain)
         return results
 
-    def splits(self, dataset: ImageDataset) -> Splits:
-        """Rebuild D, E, T from the manifest and check them against its member hash."""
+    def rebuild_splits(self, dataset: ImageDataset) -> tuple[ImageDataset, Splits, torch.Tensor | None]:
+        """Rebuild D, E, T on the base dataset (plus the pair's extra members, appended to the train split)
+        and check them against the manifest's member hash. Returns (dataset, splits, extra member indices)."""
         entry = self.manifest["splits"]
         sizes = entry["sizes"]
-        splits = make_splits(dataset, sizes["members"], sizes["external"], sizes["test"], entry["seed"])
+        n_extra = 0 if self.extra_members is None else len(self.extra_members.labels)
+        splits = make_splits(dataset, sizes["members"] - n_extra, sizes["external"], sizes["test"], entry["seed"])
+        extra = None
+        if self.extra_members is not None:
+            dataset, splits, extra = add_extra_members(dataset, splits, self.extra_members)
         if splits.member_sha256() != entry["member_sha256"]:
             raise InvalidPair(f"{self.path}: the rebuilt member set does not match the manifest's hash")
-        return splits
+        return dataset, splits, extra
 
     def head_members(self, splits: Splits) -> torch.Tensor | None:
         """Members the detector was fitted on (passive, gradient, loss); None for aMINT."""
@@ -113,8 +123,10 @@ def _state(model: AuditableModel, detector: Detector) -> dict[str, torch.Tensor]
 
 def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, dataset: ImageDataset, splits: Splits,
               evaluation: EvaluationResult | None, float16: bool = False, overwrite: bool = False,
-              runtime: dict | None = None) -> Path:
-    """Write a pair atomically: everything goes to a temporary sibling directory, then one rename."""
+              runtime: dict | None = None, extra: ExtraMembers | None = None) -> Path:
+    """Write a pair atomically: everything goes to a temporary sibling directory, then one rename.
+
+    `dataset` is the base dataset (its fingerprint is recorded); `splits` include any `extra` members."""
     path = Path(path).resolve()
     if path.exists() and not overwrite:
         raise InvalidPair(f"{path} already exists (pass overwrite to replace it)")
@@ -127,9 +139,14 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
         (tmp / MEMBERS_FILE).write_text("\n".join(map(str, splits.members.tolist())) + "\n")
         weights = {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE),
                    "dtype": "float16" if float16 else "float32", "bytes": (tmp / WEIGHTS_FILE).stat().st_size}
+        extra_entry = None
+        if extra is not None:
+            save_file({"images": extra.images.contiguous(), "labels": extra.labels.to(torch.int64).contiguous()},
+                      str(tmp / EXTRA_FILE))
+            extra_entry = {"file": EXTRA_FILE, "count": len(extra.labels), "sha256": extra.sha256()}
         head_count = None if trained.head_members is None else len(trained.head_members)
         manifest = build_manifest(config, dataset, splits, trained.model, trained.detector, head_count, evaluation,
-                                  trained.history, weights, runtime or {})
+                                  trained.history, weights, runtime or {}, extra_entry)
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
         if path.exists():
             trash = path.with_name(f".{path.name}.old")
@@ -195,6 +212,25 @@ def _load_weights(path: Path, manifest: dict[str, Any], expected: dict[str, torc
     return loaded
 
 
+def _load_extra(path: Path, manifest: dict[str, Any]) -> ExtraMembers | None:
+    entry = manifest["extra_members"]
+    if entry is None:
+        return None
+    file = path / EXTRA_FILE
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            if set(handle.keys()) != {"images", "labels"}:
+                raise InvalidPair(f"{file} must hold exactly 'images' and 'labels'")
+            images, labels = handle.get_tensor("images"), handle.get_tensor("labels")
+        extra = ExtraMembers(images, labels)
+    except (SafetensorError, OSError, ValueError, AmintError) as err:
+        raise InvalidPair(f"{file} is not a valid extra-member file: {err}") from None
+    data = manifest["dataset"]
+    if extra.sha256() != entry["sha256"] or tuple(images.shape[1:]) != (data["channels"], data["image_size"], data["image_size"]):
+        raise InvalidPair(f"{file} does not match the manifest (modified or corrupt)")
+    return extra
+
+
 def load_pair(path: str | Path, device: str = "auto") -> Pair:
     """Load and validate a pair: schema, member-list hash, weight hash, tensor names and shapes."""
     path = Path(path).resolve()
@@ -206,4 +242,4 @@ def load_pair(path: str | Path, device: str = "auto") -> Pair:
     model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
     detector.load_state_dict({k[len("detector."):]: v for k, v in state.items() if k.startswith("detector.")})
     target = pick_device(device)
-    return Pair(path, manifest, model.to(target).eval(), detector.to(target).eval(), target)
+    return Pair(path, manifest, model.to(target).eval(), detector.to(target).eval(), target, _load_extra(path, manifest))

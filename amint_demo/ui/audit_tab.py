@@ -1,0 +1,125 @@
+"""Audit tab: one image, one pair -> verdict, class, activation heatmaps, membership map, method comparison."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from amint_demo.data import load_image
+from amint_demo.errors import AmintError
+from amint_demo.pairs import AuditVerdict
+from amint_demo.ui import registry
+from amint_demo.ui.components import UploadedImage
+from amint_demo.ui.figures import compare_figure
+from amint_demo.ui.heatmap import overlay
+
+
+def _verdict_or_error(pair_path: str | None, image_path: str | None) -> AuditVerdict:
+    if not pair_path:
+        raise gr.Error("Choose a model pair first.")
+    if not image_path:
+        raise gr.Error("Upload, paste or pick an image first.")
+    try:
+        return registry.get_pair(pair_path).audit([load_image(image_path)], explain=True)[0]
+    except AmintError as err:
+        raise gr.Error(str(err), print_exception=False) from None
+
+
+def render_maps(verdict: AuditVerdict, opacity: float) -> tuple[list, list]:
+    """(activation overlays, membership-map overlays) as gallery items."""
+    activations = [(overlay(verdict.model_input, heat, opacity), f"activation · {tap}") for tap, heat in verdict.maps.items()]
+    membership = [(overlay(verdict.model_input, heat, opacity), f"membership evidence · {tap}")
+                  for tap, heat in (verdict.membership_maps or {}).items()]
+    return activations, membership
+
+
+def verdict_text(verdict: AuditVerdict, truth: dict | None) -> str:
+    p = verdict.membership_probability
+    lines = [f"## {'Member' if verdict.is_member else 'Not a member'}",
+             f"The test gives a **{p:.0%}** probability that this image was in the model's training set. "
+             f"The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
+    if truth is not None:
+        actual = "was" if truth["member"] else "was **not**"
+        right = (truth["member"] == verdict.is_member)
+        lines.append(f"**Ground truth:** this image {actual} in the training set (a {truth['label']}) — "
+                     f"the test is **{'right' if right else 'wrong'}** here.")
+    if verdict.membership_maps is None:
+        lines.append("_Gradient MINT reads gradients, not activations: no membership map for this method._")
+    return "\n\n".join(lines)
+
+
+def audit(pair_path: str | None, image_path: str | None, opacity: float = 0.5):
+    """API `audit`: (pair path, image file) -> (verdict label, text, activation maps, membership maps, state)."""
+    verdict = _verdict_or_error(pair_path, image_path)
+    truth = registry.examples()[1].get(Path(image_path).name) if _is_example(image_path) else None
+    activations, membership = render_maps(verdict, opacity)
+    label = {"member": verdict.membership_probability, "non-member": 1 - verdict.membership_probability}
+    return label, verdict_text(verdict, truth), activations, membership, verdict
+
+
+def _is_example(image_path: str) -> bool:
+    return Path(image_path).resolve().parent == registry.EXAMPLES_DIR.resolve()
+
+
+def rerender(verdict: AuditVerdict | None, opacity: float):
+    if verdict is None:
+        return gr.skip(), gr.skip()
+    return render_maps(verdict, opacity)
+
+
+def compare_methods(pair_path: str | None, image_path: str | None, session_pairs: list[str] | None = None):
+    """API `compare`: the image's membership probability under every pair of the chosen pair's family."""
+    if not pair_path or not image_path:
+        raise gr.Error("Choose a pair and an image first.")
+    family = registry.family_of_pair(pair_path)
+    try:
+        image = load_image(image_path)
+        rows = []
+        for summary in registry.summaries(session_pairs):
+            row = summary.row()
+            if row["family"] == family:
+                verdict = registry.get_pair(str(summary.path)).audit([image])[0]
+                rows.append((f"{row['method']} · {row['taps']}", verdict.membership_probability))
+    except AmintError as err:
+        raise gr.Error(str(err), print_exception=False) from None
+    return compare_figure(rows)
+
+
+def pick_example(evt: gr.SelectData) -> str:
+    return registry.examples()[0][evt.index]
+
+
+def build(pair: gr.Dropdown, session: gr.State) -> gr.Image:
+    """Lay out the tab; returns the image input (the explorer reuses it)."""
+    gallery_paths, _ = registry.examples()
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = UploadedImage(type="filepath", label="Image to audit", sources=["upload", "clipboard", "webcam"],
+                                  height=260, elem_id="audit-image")
+            audit_button = gr.Button("Was it in the training set?", variant="primary")
+            if gallery_paths:
+                gallery = gr.Gallery(gallery_paths, label="Members and non-members: click one, then guess",
+                                     columns=8, height=180, allow_preview=False, elem_id="example-gallery")
+                gallery.select(pick_example, None, image)
+            photos = registry.upload_examples()
+            if photos:
+                gr.Examples(photos, inputs=image, label="Photos no model has seen")
+        with gr.Column(scale=1):
+            verdict_label = gr.Label(label="Verdict", num_top_classes=2, elem_id="verdict")
+            text = gr.Markdown(elem_id="verdict-text")
+            opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Heatmap opacity")
+            activation_maps = gr.Gallery(label="Activations the verdict was read from", columns=2, height=220,
+                                         elem_id="activation-maps")
+            membership_maps = gr.Gallery(label="Where the membership evidence is (Grad-CAM of the MINT score)",
+                                         columns=2, height=220)
+    with gr.Accordion("Compare methods on this image", open=False):
+        compare_button = gr.Button("Score this image with every method and tap of the family")
+        comparison = gr.Plot(label="Membership probability by method")
+    last = gr.State(None)
+    outputs = [verdict_label, text, activation_maps, membership_maps, last]
+    audit_button.click(audit, [pair, image, opacity], outputs, api_name="audit", concurrency_limit=8)
+    image.change(lambda p, i, o: audit(p, i, o) if p and i else (None, "", [], [], None), [pair, image, opacity],
+                 outputs, api_visibility="private", concurrency_limit=8)
+    opacity.release(rerender, [last, opacity], [activation_maps, membership_maps], api_visibility="private")
+    compare_button.click(compare_methods, [pair, image, session], comparison, api_name="compare", concurrency_limit=4)
+    return image

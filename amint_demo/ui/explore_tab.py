@@ -1,0 +1,66 @@
+"""Layer-depth explorer: metrics against tap depth per method, log-log ROC, one image at every depth."""
+from __future__ import annotations
+
+import gradio as gr
+
+from amint_demo.data import load_image
+from amint_demo.errors import AmintError
+from amint_demo.reporting import DEPTH_ORDER, depth_summary
+from amint_demo.ui import registry
+from amint_demo.ui.figures import depth_figure, roc_figure
+from amint_demo.ui.heatmap import overlay
+
+GUIDE = """**What to look for.** Each point is a pair evaluated on held-out images it never saw (T) against the
+same number of training members. *Entry* taps read early, local features; *output* taps read features close to
+the decision. In the aMINT paper the *middle* taps are best or tied in most cases — check whether that holds
+here. Then read the ROC on log axes: a test that is only good "on average" (AUC) can still be useless at a 1%
+false-positive rate, which is what matters when you accuse a model of training on someone's image."""
+
+
+def _rows(session_pairs: list[str] | None) -> list[dict]:
+    return depth_summary({str(s.path): s.manifest for s in registry.summaries(session_pairs)})
+
+
+def families(session_pairs: list[str] | None = None) -> list[str]:
+    return sorted({r["family"] for r in _rows(session_pairs)})
+
+
+def explore(family: str | None, method: str, image_path: str | None, session_pairs: list[str] | None = None):
+    """API `explore`: (family, method, image) -> (depth figure, ROC figure, per-depth scores, per-depth maps)."""
+    rows = _rows(session_pairs)
+    family = family or (rows[0]["family"] if rows else None)
+    if family is None:
+        raise gr.Error("No evaluated pairs to explore.")
+    table, maps = "", []
+    if image_path:
+        try:
+            image = load_image(image_path)
+            lines = ["| tap depth | membership probability | verdict |", "|---|---|---|"]
+            for depth in DEPTH_ORDER:
+                match = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] == depth]
+                if not match:
+                    lines.append(f"| {depth} | – (no {method} pair at this depth) | |")
+                    continue
+                verdict = registry.get_pair(match[0]["pair"]).audit([image])[0]
+                lines.append(f"| {depth} | {verdict.membership_probability:.1%} | {verdict.verdict} |")
+                maps += [(overlay(verdict.model_input, heat, 0.5), f"{depth} · {tap}") for tap, heat in verdict.maps.items()]
+            table = "\n".join(lines)
+        except AmintError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+    return depth_figure(rows, family), roc_figure(rows, family), table, maps
+
+
+def build(image: gr.Image, session: gr.State) -> None:
+    gr.Markdown(GUIDE)
+    names = families()
+    with gr.Row():
+        family = gr.Dropdown(names, value=names[0] if names else None, label="Backbone family")
+        method = gr.Radio(["amint", "passive", "gradient", "loss"], value="amint", label="Method for the image row")
+        run = gr.Button("Show", variant="primary")
+    depth_plot = gr.Plot(label="Metrics against tap depth")
+    roc_plot = gr.Plot(label="ROC, log-log")
+    gr.Markdown("**The audit tab's image at each depth** (pick an image there first):")
+    table = gr.Markdown()
+    maps = gr.Gallery(label="Activation maps at each depth", columns=6, height=200)
+    run.click(explore, [family, method, image, session], [depth_plot, roc_plot, table, maps], api_name="explore",
+              concurrency_limit=4)

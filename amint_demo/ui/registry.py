@@ -1,0 +1,75 @@
+"""Which pairs the page offers (committed zoo + this visitor's session pairs), loaded once and cached."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from amint_demo.pairs import Pair, PairSummary, list_pairs, load_pair
+
+ROOT = Path(__file__).resolve().parents[2]
+PAIR_ROOT = Path(os.environ.get("AMINT_PAIRS", ROOT / "pretrained"))
+SESSION_ROOT = Path(os.environ.get("AMINT_SESSION_DIR", Path(tempfile.gettempdir()) / "amint_sessions"))
+EXAMPLES_DIR = ROOT / "assets" / "examples"
+
+
+def summaries(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT) -> list[PairSummary]:
+    """Loadable pairs: the committed ones, then the session's (newest last)."""
+    found = list_pairs(root) if root.is_dir() else []
+    for path in session_pairs or []:
+        if Path(path).is_dir():
+            found += list_pairs(path)
+    return [s for s in found if s.problem is None]
+
+
+def label(summary: PairSummary) -> str:
+    row = summary.row()
+    metrics = f" · AUC {row['auc']:.2f}, acc@0.5 {row['balanced_accuracy']:.2f}" if row.get("auc") is not None else ""
+    return f"{row['family']} · {row['method']} · {row['taps']} tap{metrics} ({row['pair']})"
+
+
+def choices(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT) -> list[tuple[str, str]]:
+    """Dropdown choices (label, path), grouped by family, method and tap."""
+    items = summaries(session_pairs, root)
+    items.sort(key=lambda s: (s.row()["family"], s.row()["method"] != "amint", s.row()["method"], s.row()["taps"]))
+    return [(label(s), str(s.path)) for s in items]
+
+
+def default_pair(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT) -> str | None:
+    """The best aMINT pair by stored AUC (else the first pair)."""
+    items = summaries(session_pairs, root)
+    amint = [s for s in items if s.row()["method"] == "amint" and s.row().get("auc") is not None]
+    if amint:
+        return str(max(amint, key=lambda s: s.row()["auc"]).path)
+    return str(items[0].path) if items else None
+
+
+@lru_cache(maxsize=16)
+def _load(path: str, stamp: float) -> Pair:
+    return load_pair(path, device="auto")
+
+
+def get_pair(path: str) -> Pair:
+    """Cached load (bounded); a pair rewritten on disk is reloaded."""
+    return _load(path, (Path(path) / "manifest.json").stat().st_mtime)
+
+
+def family_of_pair(path: str) -> str:
+    return get_pair(path).manifest["backbone"]["family"]
+
+
+def examples() -> tuple[list[str], dict[str, dict]]:
+    """Gallery image paths and their ground truth (file name -> {"member", "split", "label", ...})."""
+    truth_file = EXAMPLES_DIR / "ground_truth.json"
+    if not truth_file.is_file():
+        return [], {}
+    truth = json.loads(truth_file.read_text())["images"]
+    return [str(EXAMPLES_DIR / name) for name in truth if (EXAMPLES_DIR / name).is_file()], truth
+
+
+def upload_examples() -> list[str]:
+    """Real photos no pair has seen (assets/photos)."""
+    folder = ROOT / "assets" / "photos"
+    return sorted(str(p) for p in folder.glob("*.png")) if folder.is_dir() else []

@@ -1,0 +1,226 @@
+"""Train tab: a short aMINT session (from scratch or fine-tuning a pair), optionally on the visitor's images."""
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from amint_demo.data import load_image
+from amint_demo.errors import AmintError, InvalidConfig
+from amint_demo.methods import TrainCallbacks, TrainConfig, TrainingStopped
+from amint_demo.pairs import extra_members_from_images, load_pair, train_pair, zip_pair
+from amint_demo.ui import registry
+from amint_demo.ui.figures import training_figure
+
+try:  # ZeroGPU Spaces: run the training function on a borrowed GPU
+    import spaces
+except ImportError:
+    spaces = None
+
+ARCHS = {"MobileNetV3 (fast)": "mobilenetv3_small_100", "ResNet-18": "resnet18", "DenseNet-121": "densenet121",
+         "ViT-Tiny (patch 4)": "vit_tiny_patch16_224"}
+SCRATCH = "from scratch"
+_stop_events: dict[str, threading.Event] = {}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a deployment allows one session (environment variables, smaller defaults on CPU)."""
+
+    max_members: int
+    max_external: int
+    max_steps: int
+    max_uploads: int
+    max_batch: int
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        gpu = torch.cuda.is_available()
+
+        def read(name: str, cpu: int, cuda: int) -> int:
+            return int(os.environ.get(name, cuda if gpu else cpu))
+
+        return cls(read("AMINT_TRAIN_MAX_MEMBERS", 2000, 25000), read("AMINT_TRAIN_MAX_EXTERNAL", 2000, 35000),
+                   read("AMINT_TRAIN_MAX_STEPS", 400, 20000), read("AMINT_TRAIN_MAX_UPLOADS", 32, 256),
+                   read("AMINT_TRAIN_MAX_BATCH", 128, 512))
+
+
+def session_config(start: str, arch_label: str, taps: str, mint_weight: float, members: int, external: int,
+                   epochs: int, lr: float, batch_size: int, limits: Limits) -> TrainConfig:
+    """The run's config: a fine-tune keeps the start pair's split (its members stay members, and its training
+    data stays in the task loss); a scratch run uses the sizes given. Raises InvalidConfig beyond the limits."""
+    if not 1 <= int(batch_size) <= limits.max_batch:
+        raise InvalidConfig(f"batch size must be within 1..{limits.max_batch}")
+    if start != SCRATCH:
+        base = TrainConfig.from_dict(registry.get_pair(start).manifest["train_config"])
+        config = base.replace(method="amint", taps=taps, mint_weight=float(mint_weight), epochs=int(epochs),
+                              lr=float(lr), batch_size=int(batch_size), init_from=start, max_steps=None, device="auto")
+        n_members = registry.get_pair(start).manifest["splits"]["sizes"]["members"]
+    else:
+        if not 1 <= int(members) <= limits.max_members or not 1 <= int(external) <= limits.max_external:
+            raise InvalidConfig(f"members must be within 1..{limits.max_members} and external images within "
+                                f"1..{limits.max_external} on this deployment")
+        config = TrainConfig(method="amint", arch=ARCHS[arch_label], dataset="fashion-mnist", taps=taps,
+                             n_members=int(members), n_external=int(external), n_test=1000,
+                             mint_weight=float(mint_weight), epochs=int(epochs), lr=float(lr),
+                             batch_size=int(batch_size))
+        n_members = int(members)
+    steps = int(epochs) * math.ceil(n_members / int(batch_size))
+    if steps > limits.max_steps:
+        raise InvalidConfig(f"{steps} training steps requested ({epochs} epochs × {math.ceil(n_members / int(batch_size))} "
+                            f"steps); this deployment allows {limits.max_steps}: fewer epochs or a larger batch")
+    return config
+
+
+def gpu_seconds(start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, *rest) -> int:
+    """ZeroGPU duration estimate: ~0.05 s per step on a GPU plus start-up and evaluation."""
+    n = 5000 if start != SCRATCH else int(members)
+    return int(min(600, 60 + 0.05 * int(epochs) * math.ceil(n / max(1, int(batch_size)))))
+
+
+def _reference_pair(start: str) -> str:
+    reference = start if start != SCRATCH else registry.default_pair()
+    if reference is None:
+        raise InvalidConfig("uploaded images need a pretrained pair to label them; none is available")
+    return reference
+
+
+def run_training(start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, uploads,
+                 session_pairs, request: gr.Request, progress=gr.Progress()):
+    """API `train`: runs one session, yielding (status, curves, result, download, session pairs, pair choices)."""
+    limits = Limits.from_env()
+    session_pairs = list(session_pairs or [])
+    try:
+        config = session_config(start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, limits)
+        extra = None
+        files = [f if isinstance(f, str) else f.name for f in (uploads or [])]
+        if len(files) > limits.max_uploads:
+            raise InvalidConfig(f"at most {limits.max_uploads} images can be added to the members")
+        if files:
+            extra = extra_members_from_images(registry.get_pair(_reference_pair(start)), [load_image(f) for f in files])
+    except AmintError as err:
+        raise gr.Error(str(err), print_exception=False) from None
+    key = request.session_hash or "local"
+    stop = _stop_events.setdefault(key, threading.Event())
+    stop.clear()
+    out = registry.SESSION_ROOT / key / f"amint-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    events: queue.Queue = queue.Queue()
+    callbacks = TrainCallbacks(on_step=lambda done, total: events.put(("step", done, total)),
+                               on_epoch=lambda record: events.put(("epoch", record)),
+                               should_stop=stop.is_set, stage=lambda name: events.put(("stage", name)))
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["path"] = train_pair(config, out, callbacks, extra=extra)
+        except TrainingStopped:
+            outcome["stopped"] = True
+        except AmintError as err:
+            outcome["error"] = str(err)
+        except Exception as err:  # a failed session must not take the page down
+            outcome["error"] = f"training failed: {err.__class__.__name__}: {err}"
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    records: list[dict] = []
+    stage = "starting"
+    while worker.is_alive() or not events.empty():
+        try:
+            event = events.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if event[0] == "stage":
+            stage = event[1]
+        elif event[0] == "step":
+            progress(event[1] / max(1, event[2]), desc=f"{stage}: step {event[1]}/{event[2]}")
+        else:
+            records.append(event[1])
+            yield f"**{stage}** — epoch {event[1]['epoch']} done", training_figure(records), gr.skip(), gr.skip(), \
+                session_pairs, gr.skip()
+    worker.join()
+    if "path" not in outcome:
+        message = "Training stopped: nothing was saved." if outcome.get("stopped") else f"Error: {outcome.get('error')}"
+        yield message, training_figure(records), "", None, session_pairs, gr.skip()
+        return
+    session_pairs.append(str(outcome["path"]))
+    archive = zip_pair(outcome["path"], outcome["path"].with_suffix(".zip"))
+    choices = registry.choices(session_pairs)
+    yield ("**Done.** The new pair is selected in the pair list above.", training_figure(records),
+           result_text(outcome["path"], start), str(archive), session_pairs,
+           gr.Dropdown(choices=choices, value=str(outcome["path"])))
+
+
+def result_text(path: Path, start: str) -> str:
+    """Before/after summary from the saved manifests (the library's own evaluation)."""
+    manifest = load_pair(path, device="cpu").manifest
+    metrics = manifest["metrics"]
+    head = metrics["members_vs_test"]
+    lines = [f"| | value |", "|---|---|",
+             f"| members vs held-out T: AUC | {head['auc']:.3f} |",
+             f"| balanced accuracy @0.5 | {head['balanced_accuracy']:.3f} |",
+             f"| TPR @ 1% FPR | {head['tpr_at_1pct_fpr']:.3f} |",
+             f"| task accuracy on T (after) | {metrics['task_accuracy']:.3f} |"]
+    if start != SCRATCH:
+        before = registry.get_pair(start).manifest["metrics"]["task_accuracy"]
+        lines.append(f"| task accuracy on T (before, start pair) | {before:.3f} |")
+    extra = metrics.get("extra_members_vs_test")
+    if extra:
+        lines.append(f"| **your {extra['n_members']} images vs {extra['n_nonmembers']} unseen T images: AUC** | "
+                     f"**{extra['auc']:.3f}** |")
+    return "\n".join(lines)
+
+
+def request_stop(request: gr.Request) -> str:
+    event = _stop_events.get(request.session_hash or "local")
+    if event is not None:
+        event.set()
+    return "Stopping after the current step…"
+
+
+if spaces is not None:
+    run_training = spaces.GPU(duration=gpu_seconds)(run_training)
+
+
+def build(pair: gr.Dropdown, session: gr.State) -> None:
+    limits = Limits.from_env()
+    device = "a CUDA GPU" if torch.cuda.is_available() else "the CPU"
+    gr.Markdown(f"Train an **aMINT** pair on {device}: the model learns its task and, jointly, to recognise its own "
+                f"training images. Add a few images of your own to the members, then audit them in the first tab. "
+                f"One training runs at a time on this device; if one is running, your place in the queue shows here.")
+    with gr.Row():
+        with gr.Column():
+            starts = [SCRATCH] + [path for _, path in registry.choices() if registry.get_pair(path).manifest["method"] in ("amint", "loss")]
+            start = gr.Dropdown([(s if s == SCRATCH else Path(s).name, s) for s in starts],
+                                value=starts[1] if len(starts) > 1 else SCRATCH,
+                                label="Start from (a pair is fine-tuned on its own members plus your images)")
+            arch = gr.Dropdown(list(ARCHS), value=list(ARCHS)[0], label="Backbone (from scratch)")
+            taps = gr.Radio(["entry", "middle", "output"], value="middle", label="Tap depth")
+            mint_weight = gr.Slider(0, 5, value=1, step=0.1, label="λ (weight of the MINT term)")
+            members = gr.Slider(16, limits.max_members, value=min(1000, limits.max_members), step=16,
+                                label="Members D (from scratch)")
+            external = gr.Slider(16, limits.max_external, value=min(1000, limits.max_external), step=16,
+                                 label="External non-members E (from scratch)")
+            epochs = gr.Slider(1, 50, value=1, step=1, label="Epochs")
+            lr = gr.Number(1e-3, label="Learning rate", minimum=1e-6, maximum=1.0)
+            batch = gr.Slider(8, limits.max_batch, value=64, step=8, label="Batch size (per side)")
+            uploads = gr.File(file_count="multiple", file_types=["image"], label="Your images to add to the members")
+            with gr.Row():
+                go = gr.Button("Train", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+        with gr.Column():
+            status = gr.Markdown(elem_id="train-status")
+            curves = gr.Plot(label="Training curves (per epoch)")
+            result = gr.Markdown()
+            download = gr.File(label="Download the pair (zip)")
+    go.click(run_training, [start, arch, taps, mint_weight, members, external, epochs, lr, batch, uploads, session],
+             [status, curves, result, download, session, pair], api_name="train", concurrency_limit=1,
+             concurrency_id="training")
+    stop.click(request_stop, None, status, api_visibility="private", queue=False)

@@ -1,0 +1,197 @@
+"""The Gradio page's handlers, called directly (no server is launched)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from amint_demo.pairs import MANIFEST_FILE, load_pair
+from amint_demo.ui import audit_tab, registry
+from amint_demo.ui.app import build_demo
+
+METHODS = ("amint", "loss", "passive", "gradient")
+
+
+@pytest.fixture(scope="module")
+def zoo(tiny_pairs, tmp_path_factory) -> Path:
+    """The tiny pairs under neutral names (so a label naming the method is not just the folder name),
+    plus one broken pair that must not be offered."""
+    root = tmp_path_factory.mktemp("zoo")
+    for i, method in enumerate(METHODS):
+        shutil.copytree(tiny_pairs[method], root / f"pair{i}")
+    broken = root / "broken"
+    shutil.copytree(tiny_pairs["amint"], broken)
+    (broken / MANIFEST_FILE).write_text("{")
+    return root
+
+
+@pytest.fixture
+def only_zoo(zoo, monkeypatch) -> Path:
+    """Make the page see the zoo instead of the repository's pretrained/ folder."""
+    summaries = registry.summaries
+    monkeypatch.setattr(registry, "summaries", lambda session_pairs=None, root=None: summaries(session_pairs, zoo))
+    return zoo
+
+
+def _save(image: Image.Image, path: Path) -> str:
+    image.save(path)
+    return str(path)
+
+
+def _noise_file(tmp_path: Path, name: str = "noise.png", size=(28, 28), mode: str = "L", seed: int = 0) -> str:
+    rng = np.random.default_rng(seed)
+    shape = (size[1], size[0]) + ((3,) if mode == "RGB" else ())
+    return _save(Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode), tmp_path / name)
+
+
+# --------------------------------------------------------------------------- pair choices
+
+def test_choices_label_each_loadable_pair_with_its_method(zoo):
+    choices = registry.choices(root=zoo)
+    assert len(choices) == len(METHODS)  # the broken pair is not offered
+    by_path = {path: label for label, path in choices}
+    assert set(by_path) == {str(zoo / f"pair{i}") for i in range(len(METHODS))}
+    for i, method in enumerate(METHODS):
+        label = by_path[str(zoo / f"pair{i}")]
+        assert f"(pair{i})" in label
+        assert f" {method} " in label
+        assert "resnet" in label and "middle" in label and "AUC" in label
+    assert choices[0][0].split(" · ")[1] == "amint"  # aMINT first within its family
+    for _, path in choices:
+        load_pair(path, device="cpu")  # every offered choice can be audited with
+
+
+def test_choices_of_a_missing_folder_is_empty(tmp_path):
+    assert registry.choices(root=tmp_path / "nowhere") == []
+    assert registry.default_pair(root=tmp_path / "nowhere") is None
+
+
+def test_default_pair_is_the_amint_pair(zoo):
+    assert registry.default_pair(root=zoo) == str(zoo / "pair0")
+
+
+def test_session_pairs_are_offered_too(zoo, tmp_path):
+    choices = registry.choices([str(zoo / "pair1")], root=tmp_path / "empty")
+    assert [path for _, path in choices] == [str(zoo / "pair1")]
+
+
+def test_rewritten_pair_is_reloaded(tiny_pairs, tmp_path):
+    path = tmp_path / "pair"
+    shutil.copytree(tiny_pairs["amint"], path)
+    first = registry.get_pair(str(path))
+    assert registry.get_pair(str(path)) is first  # cached
+    shutil.rmtree(path)
+    shutil.copytree(tiny_pairs["loss"], path)
+    manifest = path / MANIFEST_FILE
+    stat = manifest.stat()
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert registry.get_pair(str(path)).manifest["method"] == "loss"
+
+
+# --------------------------------------------------------------------------- the audit handler
+
+def _check_result(result, pair_path: str):
+    label, text, activations, membership, verdict = result
+    assert len(label) == 2
+    assert sum(label.values()) == pytest.approx(1.0, abs=1e-9)
+    assert all(0.0 <= p <= 1.0 for p in label.values())
+    assert label["member"] == pytest.approx(verdict.membership_probability)
+    assert "member" in text.lower()
+    taps = load_pair(pair_path, device="cpu").manifest["taps"]
+    assert len(activations) == len(taps)
+    for (image, caption), tap in zip(activations, taps):
+        assert isinstance(image, Image.Image) and image.mode == "RGB"
+        assert image.size[0] > 0 and image.size[1] > 0
+        assert tap in caption
+    for image, caption in membership:
+        assert isinstance(image, Image.Image) and any(tap in caption for tap in taps)
+    return label, text, activations, membership, verdict
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_audit_gives_a_verdict(tiny_pairs, tmp_path, method):
+    path = str(tiny_pairs[method])
+    image = _noise_file(tmp_path)
+    label, text, _, membership, verdict = _check_result(audit_tab.audit(path, image, 0.5), path)
+    expected = load_pair(path, device="cpu").audit([image])[0]
+    assert verdict.membership_probability == pytest.approx(expected.membership_probability, abs=1e-6)
+    assert expected.predicted_label in text
+    assert ("Not a member" in text) == (not expected.is_member)
+    if method == "gradient":
+        assert membership == [] and "no membership map" in text
+    else:
+        assert len(membership) == len(expected.maps)
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: _save(Image.new("RGB", (1, 1), (255, 255, 255)), d / "one.png"),
+    lambda d: _save(Image.new("RGBA", (40, 30), (255, 0, 0, 0)), d / "rgba.png"),
+    lambda d: _noise_file(d, "wide.jpg", (300, 200), "RGB"),
+], ids=["1x1", "rgba", "rgb-300x200-jpeg"])
+def test_odd_uploads_give_verdicts(tiny_pairs, tmp_path, make):
+    path = str(tiny_pairs["amint"])
+    _check_result(audit_tab.audit(path, make(tmp_path), 0.5), path)
+
+
+def test_opacity_changes_the_overlay_not_the_verdict(tiny_pairs, tmp_path):
+    path, image = str(tiny_pairs["amint"]), _noise_file(tmp_path, seed=4)
+    label_0, text_0, maps_0, _, verdict = audit_tab.audit(path, image, 0.0)
+    label_1, text_1, maps_1, _, _ = audit_tab.audit(path, image, 1.0)
+    assert label_0 == label_1 and text_0 == text_1
+    assert not np.array_equal(np.asarray(maps_0[0][0]), np.asarray(maps_1[0][0]))
+    # at opacity 0 the overlay is the grey image the model saw, scaled up
+    base = np.asarray(maps_0[0][0])
+    assert np.array_equal(base[..., 0], base[..., 1]) and np.array_equal(base[..., 1], base[..., 2])
+    assert abs(float(base.mean()) - float(verdict.model_input.mean())) < 2.0
+    # re-rendering from the stored verdict gives the same overlays as a fresh audit
+    rerendered, _ = audit_tab.rerender(verdict, 1.0)
+    assert np.array_equal(np.asarray(rerendered[0][0]), np.asarray(maps_1[0][0]))
+
+
+@pytest.mark.parametrize("image", [None, ""])
+def test_no_image_is_a_user_error(tiny_pairs, image):
+    with pytest.raises(gr.Error):
+        audit_tab.audit(str(tiny_pairs["amint"]), image, 0.5)
+
+
+@pytest.mark.parametrize("pair", [None, ""])
+def test_no_pair_is_a_user_error(tmp_path, pair):
+    with pytest.raises(gr.Error):
+        audit_tab.audit(pair, _noise_file(tmp_path), 0.5)
+
+
+def test_broken_pair_is_a_user_error(zoo, tmp_path):
+    with pytest.raises(gr.Error):
+        audit_tab.audit(str(zoo / "broken"), _noise_file(tmp_path), 0.5)
+
+
+def test_corrupt_upload_is_a_one_line_user_error(tiny_pairs, tmp_path):
+    bad = tmp_path / "corrupt.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 10)
+    with pytest.raises(gr.Error) as caught:
+        audit_tab.audit(str(tiny_pairs["amint"]), str(bad), 0.5)
+    message = caught.value.message
+    assert "corrupt.png" in message and "\n" not in message and "Traceback" not in message
+
+
+# --------------------------------------------------------------------------- the page
+
+def test_build_demo_constructs_without_launching(only_zoo):
+    demo = build_demo()
+    assert isinstance(demo, gr.Blocks)
+    dropdowns = [b for b in demo.blocks.values() if isinstance(b, gr.Dropdown) and b.elem_id == "pair"]
+    assert len(dropdowns) == 1
+    offered = {value for _, value in dropdowns[0].choices}
+    assert offered == {str(only_zoo / f"pair{i}") for i in range(len(METHODS))}
+    assert dropdowns[0].value == str(only_zoo / "pair0")  # the (only) aMINT pair is the default
+    assert "audit" in {fn.api_name for fn in demo.fns.values()}
+
+
+def test_build_demo_with_no_pairs(monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "summaries", lambda session_pairs=None, root=None: [])
+    assert isinstance(build_demo(), gr.Blocks)
