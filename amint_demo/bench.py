@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from amint_demo.data import ImageDataset, make_splits, normalize
-from amint_demo.methods import TrainConfig
+from amint_demo.methods import TrainCallbacks, TrainConfig
 from amint_demo.methods.joint import train_joint
 from amint_demo.models import AuditableModel
 from amint_demo.pairs import Pair
@@ -45,20 +45,21 @@ def _synthetic_dataset(pair: Pair, n: int) -> ImageDataset:
 
 
 def _step_time(pair: Pair, with_head: bool, batch_size: int, steps: int, device: torch.device) -> float:
-    """Seconds per optimiser step of the project's own trainer (warm-up steps excluded)."""
+    """Median seconds per optimiser step of the project's own trainer, over `steps` steps after 2 warm-ups."""
     dataset = _synthetic_dataset(pair, batch_size * 4)
     splits = make_splits(dataset, batch_size * 2, batch_size * 2, 8, seed=0)
     head = pair.manifest["head"]
-    config = TrainConfig(arch=pair.model.spec.arch, batch_size=batch_size, epochs=1000, amp=True)
-    timings = []
-    for n_steps in (2, 2 + steps):
-        model = AuditableModel(pair.model.spec, pair.model.taps, (head or {"kind": "cnn"})["kind"] if with_head else None)
-        start = time.perf_counter()
-        train_joint(config.replace(max_steps=n_steps), dataset, splits, model, device)
+    config = TrainConfig(arch=pair.model.spec.arch, batch_size=batch_size, epochs=1000, max_steps=2 + steps, amp=True)
+    model = AuditableModel(pair.model.spec, pair.model.taps, (head or {"kind": "cnn"})["kind"] if with_head else None)
+    stamps: list[float] = []
+
+    def stamp(done: int, total: int) -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
-        timings.append(time.perf_counter() - start)
-    return (timings[1] - timings[0]) / steps
+        stamps.append(time.perf_counter())
+
+    train_joint(config, dataset, splits, model, device, TrainCallbacks(on_step=stamp))
+    return statistics.median(b - a for a, b in zip(stamps[1:], stamps[2:]))
 
 
 def run_bench(pair: Pair, repeats: int = 50, batch_size: int = 256, train_batch: int = 64, train_steps: int = 10) -> dict:

@@ -28,6 +28,23 @@ TRAIN_FLAGS = {
 }
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _writable(path: str | None, flag: str) -> None:
+    """Refuse an output file whose folder does not exist, before any work is done."""
+    if path and not Path(path).resolve().parent.is_dir():
+        raise InvalidConfig(f"{flag} {path}: folder {Path(path).resolve().parent} does not exist")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         sys.stderr.write(f"{self.prog}: error: {message}\n")
@@ -65,7 +82,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-small-stem", action="store_true", help="keep timm's ImageNet stem")
     p.add_argument("--device", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    p.add_argument("--eval-test", type=int, help="evaluate on this many images of T (default: all of T)")
+    p.add_argument("--eval-test", type=positive_int, help="evaluate on this many images of T (default: all of T)")
     p.add_argument("--float16", action="store_true", help="store weights as float16")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--offline", action="store_true", help="never try to download a dataset")
@@ -80,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", metavar="ROOT", help="evaluate every pair under ROOT")
     p.add_argument("--json", help="write the result(s) as JSON to this file")
     p.add_argument("--markdown", action="store_true", help="print a results table in Markdown")
-    p.add_argument("--n-test", type=int, help="use this many images of T (default: all)")
+    p.add_argument("--n-test", type=positive_int, help="use this many images of T (default: all)")
     p.add_argument("--stored", action="store_true", help="use the metrics stored in the manifests instead of re-running")
     p.add_argument("--offline", action="store_true", help="never try to download a dataset")
     p = sub.add_parser("audit", help="membership verdicts for image files and folders")
@@ -91,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", nargs="?", default="pretrained")
     p = sub.add_parser("bench", help="audit and training cost relative to plain forward / training")
     p.add_argument("--pair", required=True)
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--repeats", type=positive_int, default=50, help="timed calls per latency measurement")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="images per batch-throughput call")
     p.add_argument("--device", default="auto")
     return parser
 
@@ -171,8 +188,10 @@ def _headline(manifest: dict) -> dict[str, float]:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if bool(args.pair) == bool(args.all):
         raise InvalidConfig("give either a pair directory or --all ROOT")
-    summaries = list_pairs(args.all) if args.all else None
-    paths = [s.path for s in summaries if s.problem is None] if summaries else [Path(args.pair)]
+    _writable(args.json, "--json")
+    paths = [s.path for s in list_pairs(args.all) if s.problem is None] if args.all else [Path(args.pair)]
+    if not paths:
+        raise InvalidConfig(f"no loadable pairs under {args.all}")
     results = {}
     for path in tqdm(paths, desc="evaluate", unit="pair", file=sys.stderr, disable=len(paths) < 2):
         pair = load_pair(path)
@@ -203,8 +222,11 @@ def _expand(inputs: Sequence[str]) -> list[Path]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    _writable(args.csv, "--csv")
     pair = load_pair(args.pair)
     files = _expand(args.inputs)
+    if not files:
+        raise InvalidConfig(f"no files found in {', '.join(args.inputs)}")
     rows: list[dict] = []
     for path in tqdm(files, desc="audit", unit="image", file=sys.stderr, disable=len(files) < 20):
         row: dict = {"path": str(path)}
@@ -259,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except AmintError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unwritable output, full disk, ...: a message, not a traceback
+        print(f"error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was saved", file=sys.stderr)

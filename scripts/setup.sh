@@ -15,8 +15,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
-if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
-  (apt-get install -y -q dataset-fashion-mnist > /dev/null 2>&1 \
-    || { apt-get update -q > /dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist > /dev/null 2>&1; }) \
-    || echo "note: dataset-fashion-mnist not installed; the embedded subset will be used" >&2
+# Debian packages (root with apt only): the full Fashion-MNIST, and Chromium for the browser test
+# (Playwright drives Debian's Chromium; it never downloads a browser of its own).
+wanted=()
+[ -d /usr/share/datasets/fashion-mnist ] || wanted+=(dataset-fashion-mnist)
+[ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ] && wanted+=(chromium)
+if [ ${#wanted[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+  (apt-get install -y -q "${wanted[@]}" > /dev/null 2>&1 \
+    || { apt-get update -q > /dev/null 2>&1 && apt-get install -y -q "${wanted[@]}" > /dev/null 2>&1; }) \
+    || echo "note: could not install ${wanted[*]}; tests needing them are skipped" >&2
 fi

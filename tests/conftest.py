@@ -5,8 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+torch.set_num_threads(1)  # tiny models, and app servers started by some tests share the 2 cores
 
 from amint_demo.methods import TrainConfig  # noqa: E402
 from amint_demo.pairs import train_pair  # noqa: E402

@@ -318,36 +318,23 @@ def test_bench_prints_the_three_ratios(tiny_pairs, capsys, monkeypatch):
     assert "training step at batch 8 per side" in out
 
 
-# --------------------------------------------------------------------------- known bugs (strict xfail)
-# Each `raises=` names the exception the bug produces today, so that an unrelated breakage cannot pass for it.
+# --------------------------------------------------------------------------- user errors found in review
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="cli.cmd_evaluate: `paths = ... if summaries else "
-                   "[Path(args.pair)]` calls Path(None) when --all finds no pairs -> TypeError traceback, exit 1")
 def test_evaluate_all_of_an_empty_folder_is_a_user_error(capsys, tmp_path):
     _one_line_error(capsys, ["evaluate", "--all", str(tmp_path), "--offline"], "pair")
 
 
-NON_POSITIVE_N_TEST = "evaluation.evaluate._draw slices randperm(len)[:n] and --n-test is never validated: "
-
-
 @pytest.mark.parametrize("n_test", [
-    pytest.param("0", marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=NON_POSITIVE_N_TEST
-                                              + "n=0 gives empty batches -> torch.cat ValueError traceback")),
-    pytest.param("-5", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=NON_POSITIVE_N_TEST
-                                               + "n=-5 silently evaluates 195 of 200 images, exit 0")),
+    "0",
+    "-5",
 ])
 def test_evaluate_with_a_non_positive_n_test_is_a_user_error(capsys, tiny_pairs, n_test):
     _one_line_error(capsys, ["evaluate", str(tiny_pairs["amint"]), "--n-test", n_test, "--offline"], "n")
 
 
-BENCH_ZERO = "bench: --repeats and --batch-size are never validated: "
-
-
 @pytest.mark.parametrize("option", [
-    pytest.param("--repeats", marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=BENCH_ZERO
-                                                      + "--repeats 0 -> statistics.median([]) StatisticsError traceback")),
-    pytest.param("--batch-size", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=BENCH_ZERO
-                                                         + "--batch-size 0 runs and reports meaningless ratios, exit 0")),
+    "--repeats",
+    "--batch-size",
 ])
 def test_bench_with_zero_repeats_or_batch_is_a_user_error(capsys, tiny_pairs, monkeypatch, option):
     from amint_demo import bench
@@ -360,16 +347,12 @@ def test_bench_with_zero_repeats_or_batch_is_a_user_error(capsys, tiny_pairs, mo
     _one_line_error(capsys, argv, option.strip("-").split("-")[0])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="cli.cmd_audit: with no files found it returns 2 "
-                   "(0 < 0 is False) without printing any message")
 def test_audit_of_an_empty_folder_says_why(capsys, tiny_pairs, tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     _one_line_error(capsys, ["audit", str(tiny_pairs["amint"]), str(folder)], "empty")
 
 
-@pytest.mark.xfail(strict=True, raises=FileNotFoundError, reason="cli: output paths are not checked and OSError "
-                   "is not caught in main(): --csv / --json into a missing folder ends in a traceback, exit 1")
 @pytest.mark.parametrize("command", ["audit-csv", "evaluate-json"])
 def test_unwritable_output_file_is_a_user_error(capsys, tiny_pairs, tmp_path, good_png, command):
     target = str(tmp_path / "missing-folder" / "out")
@@ -378,7 +361,5 @@ def test_unwritable_output_file_is_a_user_error(capsys, tiny_pairs, tmp_path, go
     _one_line_error(capsys, argv, "missing-folder")
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason="train: --out below an existing file fails in save_pair's "
-                   "mkdir after training, with a FileExistsError traceback (exit 1) instead of a one-line error")
 def test_train_out_below_a_file_is_a_user_error(capsys, tmp_path, good_png):
     _one_line_error(capsys, ["train", "--method", "amint", *TINY, "--out", str(good_png / "run")], "good.png")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from amint_demo.data import ImageDataset, Splits
+from amint_demo.errors import InvalidConfig
 from amint_demo.evaluation.metrics import MembershipMetrics, membership_metrics
 from amint_demo.methods import Detector, score
 from amint_demo.methods.batches import ImageBatches
@@ -71,6 +72,8 @@ def evaluate(model: AuditableModel, detector: Detector, dataset: ImageDataset, s
              seed: int = 0, batch_size: int = 256, extra: torch.Tensor | None = None) -> EvaluationResult:
     """Score T (or n_test of it) against the same number of members; never tunes anything on T.
     `extra`: indices of a user's added members, reported against T on their own."""
+    if n_test is not None and n_test < 1:
+        raise InvalidConfig(f"n_test must be at least 1, got {n_test}")
     model.to(device).eval()
     detector.to(device).eval()
     test = splits.test if n_test is None else _draw(splits.test, n_test, seed)

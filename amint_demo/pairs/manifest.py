@@ -86,8 +86,9 @@ def validate_manifest(manifest: Any, where: Path) -> dict[str, Any]:
         if key not in manifest["weights"]:
             raise InvalidPair(f"{where}: manifest weights entry lacks {key!r}")
     extra = manifest.setdefault("extra_members", None)  # optional: absent means no extra members
-    if not isinstance(extra, (dict, type(None))) or extra is not None and (extra.get("file") != EXTRA_FILE or not isinstance(extra.get("count"), int)
-                              or not isinstance(extra.get("sha256"), str)):
+    well_formed = extra is None or (isinstance(extra, dict) and extra.get("file") == EXTRA_FILE
+                                    and isinstance(extra.get("count"), int) and isinstance(extra.get("sha256"), str))
+    if not well_formed:
         raise InvalidPair(f"{where}: manifest extra_members entry is malformed")
     if manifest["splits"]["members_file"] != MEMBERS_FILE or manifest["weights"]["file"] != WEIGHTS_FILE:
         raise InvalidPair(f"{where}: manifest names unexpected files")

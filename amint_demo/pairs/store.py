@@ -160,7 +160,7 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
     return path
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_dir():
         raise InvalidPair(f"{path} is not a pair directory")
     file = path / MANIFEST_FILE
@@ -234,7 +234,7 @@ def _load_extra(path: Path, manifest: dict[str, Any]) -> ExtraMembers | None:
 def load_pair(path: str | Path, device: str = "auto") -> Pair:
     """Load and validate a pair: schema, member-list hash, weight hash, tensor names and shapes."""
     path = Path(path).resolve()
-    manifest = _read_manifest(path)
+    manifest = read_manifest(path)
     if member_sha256(read_members(path)) != manifest["splits"]["member_sha256"]:
         raise InvalidPair(f"{path}: {MEMBERS_FILE} does not match the member hash in the manifest")
     model, detector = _build(manifest, path)

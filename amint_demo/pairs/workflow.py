@@ -7,7 +7,7 @@ import timm
 import torch
 
 from amint_demo.data import ExtraMembers, add_extra_members, load_dataset, make_splits
-from amint_demo.errors import InvalidPair
+from amint_demo.errors import InvalidConfig, InvalidPair
 from amint_demo.evaluation import EvaluationResult, evaluate
 from amint_demo.methods import DistContext, TrainCallbacks, TrainConfig, device_for, train
 from amint_demo.pairs.store import Pair, load_pair, save_pair
@@ -24,6 +24,8 @@ def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks |
     out = Path(out)
     if out.exists() and not overwrite:
         raise InvalidPair(f"{out} already exists (use --overwrite to replace it)")
+    if any(parent.exists() and not parent.is_dir() for parent in out.resolve().parents):
+        raise InvalidConfig(f"cannot write a pair at {out}: a file stands where a folder is needed")
     base = load_dataset(config.dataset, allow_download=allow_download)
     dataset, splits = base, make_splits(base, config.n_members, config.n_external, config.n_test, config.split_seed)
     focus = None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from amint_demo.errors import InvalidPair
 from amint_demo.pairs.manifest import MANIFEST_FILE
-from amint_demo.pairs.store import _read_manifest
+from amint_demo.pairs.store import read_manifest
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def list_pairs(root: str | Path) -> list[PairSummary]:
         if any(part.startswith(".") for part in directory.relative_to(root).parts):
             continue
         try:
-            found.append(PairSummary(directory, _read_manifest(directory), None))
+            found.append(PairSummary(directory, read_manifest(directory), None))
         except InvalidPair as err:
             found.append(PairSummary(directory, None, str(err)))
     return found

@@ -9,6 +9,11 @@ import torch
 from amint_demo.ui import about_tab, audit_tab, explore_tab, registry, train_tab
 
 MAX_UPLOAD = "25mb"
+# Small dataset images (28 px) are shown enlarged with crisp pixels.
+CSS = """
+#audit-image img, #example-gallery img, #activation-maps img { image-rendering: pixelated; }
+#audit-image img { width: 100%; height: 100%; object-fit: contain; }
+"""
 
 
 def build_demo() -> gr.Blocks:
@@ -37,4 +42,4 @@ def build_demo() -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    return {"max_file_size": MAX_UPLOAD, "theme": gr.themes.Soft()}
+    return {"max_file_size": MAX_UPLOAD, "theme": gr.themes.Soft(), "css": CSS}

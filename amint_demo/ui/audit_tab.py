@@ -1,8 +1,6 @@
 """Audit tab: one image, one pair -> verdict, class, activation heatmaps, membership map, method comparison."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 
 from amint_demo.data import load_image
@@ -35,8 +33,8 @@ def render_maps(verdict: AuditVerdict, opacity: float) -> tuple[list, list]:
 
 def verdict_text(verdict: AuditVerdict, truth: dict | None) -> str:
     p = verdict.membership_probability
-    lines = [f"## {'Member' if verdict.is_member else 'Not a member'}",
-             f"The test gives a **{p:.0%}** probability that this image was in the model's training set. "
+    lines = [f"**{'Member' if verdict.is_member else 'Not a member'}.** "
+             f"The test gives a **{p:.0%}** probability that this image was a member of the model's training set. "
              f"The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
     if truth is not None:
         actual = "was" if truth["member"] else "was **not**"
@@ -51,14 +49,10 @@ def verdict_text(verdict: AuditVerdict, truth: dict | None) -> str:
 def audit(pair_path: str | None, image_path: str | None, opacity: float = 0.5):
     """API `audit`: (pair path, image file) -> (verdict label, text, activation maps, membership maps, state)."""
     verdict = _verdict_or_error(pair_path, image_path)
-    truth = registry.examples()[1].get(Path(image_path).name) if _is_example(image_path) else None
+    truth = registry.example_truth(image_path)
     activations, membership = render_maps(verdict, opacity)
     label = {"member": verdict.membership_probability, "non-member": 1 - verdict.membership_probability}
     return label, verdict_text(verdict, truth), activations, membership, verdict
-
-
-def _is_example(image_path: str) -> bool:
-    return Path(image_path).resolve().parent == registry.EXAMPLES_DIR.resolve()
 
 
 def rerender(verdict: AuditVerdict | None, opacity: float):
@@ -99,7 +93,7 @@ def build(pair: gr.Dropdown, session: gr.State) -> gr.Image:
             audit_button = gr.Button("Was it in the training set?", variant="primary")
             if gallery_paths:
                 gallery = gr.Gallery(gallery_paths, label="Members and non-members: click one, then guess",
-                                     columns=8, height=180, allow_preview=False, elem_id="example-gallery")
+                                     columns=5, height="auto", allow_preview=False, elem_id="example-gallery")
                 gallery.select(pick_example, None, image)
             photos = registry.upload_examples()
             if photos:
@@ -108,10 +102,10 @@ def build(pair: gr.Dropdown, session: gr.State) -> gr.Image:
             verdict_label = gr.Label(label="Verdict", num_top_classes=2, elem_id="verdict")
             text = gr.Markdown(elem_id="verdict-text")
             opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Heatmap opacity")
-            activation_maps = gr.Gallery(label="Activations the verdict was read from", columns=2, height=220,
-                                         elem_id="activation-maps")
+            activation_maps = gr.Gallery(label="Activations the verdict was read from", columns=2, height="auto",
+                                         object_fit="contain", elem_id="activation-maps")
             membership_maps = gr.Gallery(label="Where the membership evidence is (Grad-CAM of the MINT score)",
-                                         columns=2, height=220)
+                                         columns=2, height="auto", object_fit="contain")
     with gr.Accordion("Compare methods on this image", open=False):
         compare_button = gr.Button("Score this image with every method and tap of the family")
         comparison = gr.Plot(label="Membership probability by method")

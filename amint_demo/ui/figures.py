@@ -20,7 +20,7 @@ def depth_figure(rows: list[dict], family: str) -> go.Figure:
                                      marker_color=f"hsl({colour * 85}, 65%, 45%)"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=list(DEPTHS), type="category")
     fig.update_yaxes(range=[0, 1.02])
-    fig.update_layout(height=330, margin=dict(l=30, r=10, t=40, b=30), legend_title_text="method")
+    fig.update_layout(height=350, margin=dict(l=30, r=10, t=70, b=30), legend_title_text="method")
     return fig
 
 
@@ -34,9 +34,11 @@ def roc_figure(rows: list[dict], family: str) -> go.Figure:
         fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines",
                                  name=f"{r['method']} · {r['tap']} (AUC {r['auc']:.2f}, TPR@1% {r['tpr_at_1pct_fpr']:.2f})"))
     fig.add_trace(go.Scatter(x=[1e-4, 1], y=[1e-4, 1], mode="lines", name="chance", line=dict(dash="dot", color="grey")))
-    fig.update_xaxes(type="log", title="false positive rate", range=[-4, 0])
-    fig.update_yaxes(type="log", title="true positive rate", range=[-4, 0])
-    fig.update_layout(height=380, margin=dict(l=40, r=10, t=20, b=40))
+    fig.update_xaxes(type="log", title="false positive rate", range=[-4, 0.05], tickvals=[1e-4, 1e-3, 1e-2, 1e-1, 1],
+                     ticktext=["0.01%", "0.1%", "1%", "10%", "100%"])
+    fig.update_yaxes(type="log", title="true positive rate", range=[-4, 0.05], tickvals=[1e-3, 1e-2, 1e-1, 1],
+                     ticktext=["0.1%", "1%", "10%", "100%"])
+    fig.update_layout(height=420, margin=dict(l=50, r=10, t=50, b=40))
     return fig
 
 

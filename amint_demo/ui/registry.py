@@ -1,6 +1,7 @@
 """Which pairs the page offers (committed zoo + this visitor's session pairs), loaded once and cached."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -67,6 +68,20 @@ def examples() -> tuple[list[str], dict[str, dict]]:
         return [], {}
     truth = json.loads(truth_file.read_text())["images"]
     return [str(EXAMPLES_DIR / name) for name in truth if (EXAMPLES_DIR / name).is_file()], truth
+
+
+@lru_cache(maxsize=1)
+def _truth_by_content() -> dict[str, dict]:
+    paths, truth = examples()
+    return {hashlib.sha256(Path(p).read_bytes()).hexdigest(): truth[Path(p).name] for p in paths}
+
+
+def example_truth(image_path: str) -> dict | None:
+    """Ground truth of a gallery example, recognised by its bytes (Gradio hands handlers a cached copy)."""
+    path = Path(image_path)
+    if not path.is_file() or path.stat().st_size > 1 << 20:
+        return None
+    return _truth_by_content().get(hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def upload_examples() -> list[str]:

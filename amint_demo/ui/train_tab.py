@@ -197,17 +197,19 @@ def build(pair: gr.Dropdown, session: gr.State) -> None:
                 f"One training runs at a time on this device; if one is running, your place in the queue shows here.")
     with gr.Row():
         with gr.Column():
-            starts = [SCRATCH] + [path for _, path in registry.choices() if registry.get_pair(path).manifest["method"] in ("amint", "loss")]
+            starts = [SCRATCH] + [str(s.path) for s in registry.summaries() if s.manifest["method"] in ("amint", "loss")]
+            default_start = registry.default_pair() if registry.default_pair() in starts else SCRATCH
             start = gr.Dropdown([(s if s == SCRATCH else Path(s).name, s) for s in starts],
-                                value=starts[1] if len(starts) > 1 else SCRATCH,
+                                value=default_start,
                                 label="Start from (a pair is fine-tuned on its own members plus your images)")
-            arch = gr.Dropdown(list(ARCHS), value=list(ARCHS)[0], label="Backbone (from scratch)")
+            arch = gr.Dropdown(list(ARCHS), value=list(ARCHS)[0], label="Backbone (from scratch)",
+                               visible=default_start == SCRATCH)
             taps = gr.Radio(["entry", "middle", "output"], value="middle", label="Tap depth")
             mint_weight = gr.Slider(0, 5, value=1, step=0.1, label="λ (weight of the MINT term)")
             members = gr.Slider(16, limits.max_members, value=min(1000, limits.max_members), step=16,
-                                label="Members D (from scratch)")
+                                label="Members D (from scratch)", visible=default_start == SCRATCH)
             external = gr.Slider(16, limits.max_external, value=min(1000, limits.max_external), step=16,
-                                 label="External non-members E (from scratch)")
+                                 label="External non-members E (from scratch)", visible=default_start == SCRATCH)
             epochs = gr.Slider(1, 50, value=1, step=1, label="Epochs")
             lr = gr.Number(1e-3, label="Learning rate", minimum=1e-6, maximum=1.0)
             batch = gr.Slider(8, limits.max_batch, value=64, step=8, label="Batch size (per side)")
@@ -220,6 +222,8 @@ def build(pair: gr.Dropdown, session: gr.State) -> None:
             curves = gr.Plot(label="Training curves (per epoch)")
             result = gr.Markdown()
             download = gr.File(label="Download the pair (zip)")
+    start.change(lambda s: [gr.update(visible=s == SCRATCH)] * 3, start, [arch, members, external],
+                 api_visibility="private", queue=False)
     go.click(run_training, [start, arch, taps, mint_weight, members, external, epochs, lr, batch, uploads, session],
              [status, curves, result, download, session, pair], api_name="train", concurrency_limit=1,
              concurrency_id="training")

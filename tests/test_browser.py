@@ -1,0 +1,162 @@
+"""End-to-end browser test: the real app served by `python app.py`, driven by headless Chromium (Playwright).
+
+Offline and CPU only: Debian's Chromium (/usr/bin/chromium) is used as is (no `playwright install`); the test
+is skipped where it is missing. The app runs as a subprocess on a free loopback port and is always stopped.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} is missing: the browser test needs Debian's Chromium", allow_module_level=True)
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package")
+expect = playwright_sync.expect
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+START_TIMEOUT_S = 90  # the app imports torch/timm/gradio and loads the pair list: 10-20 s on an idle machine
+FIRST_VERDICT_MS = 30_000  # the first audit also loads the pair's weights
+UI_MS = 15_000
+ERROR_TOAST = ".toast-body.error"  # gr.Error / unhandled exceptions show up as Gradio error toasts
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _log_tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.is_file() else ""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    """Serves app.py on a free port (own session dir); yields its URL; stops it afterwards, whatever happens."""
+    work = tmp_path_factory.mktemp("browser_app")
+    port = _free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_SERVER_PORT=str(port),
+               GRADIO_SERVER_NAME="127.0.0.1", AMINT_SESSION_DIR=str(work / "sessions"))
+    log = work / "app.log"
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=sink,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"app.py exited with code {process.returncode} before serving:\n{_log_tail(log)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not answer GET / within {START_TIMEOUT_S} s:\n{_log_tail(log)}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh page on the app, loaded; collects uncaught JavaScript errors in `page.js_errors`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(UI_MS)
+    new_page = context.new_page()
+    new_page.js_errors = []
+    new_page.on("pageerror", lambda err: new_page.js_errors.append(str(err)))
+    new_page.goto(app_url, wait_until="domcontentloaded")
+    expect(new_page.locator("#example-gallery img").first).to_be_visible(timeout=30_000)
+    try:
+        yield new_page
+    finally:
+        context.close()
+
+
+def _audit_first_example(page) -> None:
+    """Click the first gallery image and wait for its verdict (label with member text and a percentage)."""
+    page.get_by_role("tab", name="Audit an image").click()
+    page.locator("#example-gallery img").first.click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text(re.compile(r"\d+(\.\d+)?\s*%"), timeout=FIRST_VERDICT_MS)
+    expect(verdict).to_contain_text("member")
+
+
+def test_tabs_and_gallery_audit_in_the_browser(page, tmp_path: Path):
+    started = time.monotonic()
+    assert "aMINT" in page.title()
+
+    tabs = {  # tab name -> a text only that tab shows
+        "Layer depth & methods": "What to look for.",
+        "Train your own": "Your images to add to the members",
+        "About": "What is a Membership Inference Test?",
+        "Audit an image": "Members and non-members: click one, then guess",
+    }
+    for name, text in tabs.items():
+        tab = page.get_by_role("tab", name=name)
+        tab.click()
+        expect(tab).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_text(text, exact=False).first).to_be_visible()
+    # the other tabs' content is hidden again
+    expect(page.get_by_text("What is a Membership Inference Test?").first).to_be_hidden()
+
+    _audit_first_example(page)
+    verdict_text = page.locator("#verdict").inner_text()
+    assert re.search(r"\bmember\b", verdict_text, re.IGNORECASE), verdict_text
+    expect(page.locator("#verdict-text")).to_contain_text("probability that this image was a member of the model's training set")
+    maps = page.locator("#activation-maps img")
+    expect(maps.first).to_be_visible()
+    assert maps.count() >= 1
+    page.wait_for_function("""() => [...document.querySelectorAll('#activation-maps img')]
+                                   .some(img => img.complete && img.naturalWidth > 0)""", timeout=UI_MS)
+
+    assert page.locator(ERROR_TOAST).count() == 0, page.locator(ERROR_TOAST).all_inner_texts()
+    assert not page.js_errors, page.js_errors
+
+    shot = tmp_path / "audit.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000, shot.stat().st_size
+    assert time.monotonic() - started < 60
+
+
+def test_gallery_example_shows_its_ground_truth(page):
+    _audit_first_example(page)
+    expect(page.locator("#verdict-text")).to_contain_text("Ground truth", timeout=2_000)
+
+
+def test_example_gallery_fits_its_column(page):
+    sizes = page.evaluate("""() => { const wrap = document.querySelector('#example-gallery .grid-wrap');
+                                     return [wrap.clientWidth, wrap.scrollWidth]; }""")
+    assert sizes[1] <= sizes[0] + 1, f"gallery content {sizes[1]} px wide in a {sizes[0]} px box"
