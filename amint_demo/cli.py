@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from amint_demo.data import DATASET_NAMES, load_image
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=positive_int, default=50, help="timed calls per latency measurement")
     p.add_argument("--batch-size", type=positive_int, default=256, help="images per batch-throughput call")
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=positive_int, help="torch intra-op threads (default: torch's choice)")
     return parser
 
 
@@ -268,6 +270,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from amint_demo.bench import format_report, run_bench
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(format_report(run_bench(load_pair(args.pair, device=args.device), args.repeats, args.batch_size)))
     return 0
 

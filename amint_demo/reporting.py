@@ -18,7 +18,8 @@ def results_rows(manifests: dict[str, dict], results: dict[str, dict]) -> list[d
         head = result["members_vs_test"]
         reference = plain.get((m["backbone"]["arch"], m["dataset"]["fingerprint"], m["splits"]["member_sha256"]))
         rows.append({"pair": key.rstrip("/").split("/")[-1], "method": m["method"], "family": m["backbone"]["family"],
-                     "tap": m.get("tap_depth") or "+".join(m["taps"]), "balanced_accuracy": head["balanced_accuracy"],
+                     "tap": "n/a" if m["method"] == "loss" else (m.get("tap_depth") or "+".join(m["taps"])),
+                     "balanced_accuracy": head["balanced_accuracy"],
                      "auc": head["auc"], "tpr_at_1pct_fpr": head["tpr_at_1pct_fpr"],
                      "tpr_at_01pct_fpr": head["tpr_at_01pct_fpr"], "task_accuracy": result["task_accuracy"],
                      "cost_of_auditability": None if reference is None else result["task_accuracy"] - reference})

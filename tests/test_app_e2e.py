@@ -237,9 +237,6 @@ def test_clicking_a_gallery_example_shows_its_ground_truth(server):
     assert "**Ground truth:**" in text and f"(a {TRUTH[next(iter(TRUTH))]['label']})" in text
 
 
-@pytest.mark.xfail(strict=True, reason="bug: pick_example returns a path under assets/examples, which Gradio only "
-                   "moves to its cache when it lies under the working directory (or allowed_paths): started from "
-                   "elsewhere (`python /path/to/app.py`), every gallery click fails with InvalidPathError")
 def test_gallery_click_works_when_the_app_is_started_from_another_folder(tmp_path):
     other = Server(tmp_path, cwd=tmp_path)
     try:
@@ -460,9 +457,6 @@ def test_train_a_tiny_session_then_audit_with_it(server):
     assert "not in the list of choices" in str(pytest.raises(Exception, _audit, other, uploads[0], new_pair).value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: train_tab.run_training builds the output folder from the "
-                   "client-chosen session hash (SESSION_ROOT / request.session_hash / ...): a session hash such as "
-                   "'../x' or '/abs/dir' makes the server write the pair outside AMINT_SESSION_DIR")
 def test_a_crafted_session_hash_cannot_write_outside_the_session_folder(server):
     escape = server.session_dir.parent / "escaped-e2e"
     data = [SCRATCH, MOBILENET, "middle", 1, 16, 16, 1, 0.001, 8, [], []]

@@ -42,4 +42,6 @@ def build_demo() -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    return {"max_file_size": MAX_UPLOAD, "theme": gr.themes.Soft(), "css": CSS}
+    # The gallery's files may be served wherever the app is started from (nothing else outside its cache).
+    return {"max_file_size": MAX_UPLOAD, "theme": gr.themes.Soft(), "css": CSS,
+            "allowed_paths": [str(registry.EXAMPLES_DIR), str(registry.ROOT / "assets" / "photos")]}

@@ -61,6 +61,6 @@ def build(image: gr.Image, session: gr.State) -> None:
     roc_plot = gr.Plot(label="ROC, log-log")
     gr.Markdown("**The audit tab's image at each depth** (pick an image there first):")
     table = gr.Markdown()
-    maps = gr.Gallery(label="Activation maps at each depth", columns=6, height="auto", object_fit="contain")
+    maps = gr.Gallery(label="Activation maps at each depth", columns=6, height=240, object_fit="contain")
     run.click(explore, [family, method, image, session], [depth_plot, roc_plot, table, maps], api_name="explore",
               concurrency_limit=4)

@@ -1,6 +1,7 @@
 """Train tab: a short aMINT session (from scratch or fine-tuning a pair), optionally on the visitor's images."""
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import queue
@@ -108,7 +109,7 @@ def run_training(start, arch_label, taps, mint_weight, members, external, epochs
             extra = extra_members_from_images(registry.get_pair(_reference_pair(start)), [load_image(f) for f in files])
     except AmintError as err:
         raise gr.Error(str(err), print_exception=False) from None
-    key = request.session_hash or "local"
+    key = session_key(request)
     stop = _stop_events.setdefault(key, threading.Event())
     stop.clear()
     out = registry.SESSION_ROOT / key / f"amint-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -178,8 +179,13 @@ def result_text(path: Path, start: str) -> str:
     return "\n".join(lines)
 
 
+def session_key(request: gr.Request) -> str:
+    """A folder-safe key for the visitor's session (the client chooses its session hash freely)."""
+    return hashlib.sha256((request.session_hash or "local").encode()).hexdigest()[:24]
+
+
 def request_stop(request: gr.Request) -> str:
-    event = _stop_events.get(request.session_hash or "local")
+    event = _stop_events.get(session_key(request))
     if event is not None:
         event.set()
     return "Stopping after the current step…"

@@ -1,0 +1,208 @@
+"""Benchmark the served app: start-to-ready time and /audit latency over HTTP, against the handler in-process.
+
+    .venv/bin/python scripts/bench_app.py [--calls 30] [--warmup 3] [--pair DIR] [--image FILE] [--json FILE]
+
+Launches `python app.py` (as scripts/run_app.sh does) on a free loopback port with a throw-away session folder,
+measures process start until GET / answers 200, then times `/audit` through gradio_client (upload + queue +
+handler + post-processing; download_files=False), stops the server, and times the same handler
+(`amint_demo.ui.audit_tab.audit`) in this process with the app's thread setting. Prints a short report with the
+machine and the load average (other work on the machine skews every number here).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PAIR = ROOT / "pretrained" / "fmnist-mobilenetv3-amint-middle"
+DEFAULT_IMAGE = ROOT / "assets" / "examples" / "example-01.png"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu_model": _cpu_model(), "processor": platform.processor(), "logical_cpus": os.cpu_count(),
+            "usable_cpus": usable, "platform": platform.platform(), "python": platform.python_version()}
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _stats(seconds: list[float]) -> dict:
+    ms = sorted(1000 * s for s in seconds)
+    cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(cuts[94], 1),
+            "mean_ms": round(statistics.fmean(ms), 1), "min_ms": round(ms[0], 1), "max_ms": round(ms[-1], 1)}
+
+
+def launch(workdir: Path, timeout: float) -> tuple[subprocess.Popen, str, float, Path]:
+    import httpx
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_PORT": str(port),
+                        "GRADIO_SERVER_NAME": "127.0.0.1", "AMINT_SESSION_DIR": str(workdir / "sessions"),
+                        "GRADIO_TEMP_DIR": str(workdir / "gradio-cache")}
+    log_path = workdir / "server.log"
+    start = time.perf_counter()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    while True:
+        elapsed = time.perf_counter() - start
+        if proc.poll() is not None:
+            raise SystemExit(f"error: the app exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        if elapsed > timeout:
+            stop(proc)
+            raise SystemExit(f"error: the app was not serving after {timeout:.0f} s")
+        try:
+            if httpx.get(url + "/", timeout=2).status_code == 200:
+                return proc, url, time.perf_counter() - start, log_path
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict:
+    from gradio_client import Client, handle_file
+
+    t0 = time.perf_counter()
+    client = Client(url, verbose=False, download_files=False)
+    connect = time.perf_counter() - t0
+    first = None
+    for i in range(warmup):
+        t0 = time.perf_counter()
+        client.predict(pair, handle_file(image), 0.5, api_name="/audit")
+        first = first if i else time.perf_counter() - t0
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        label, *_ = client.predict(pair, handle_file(image), 0.5, api_name="/audit")
+        times.append(time.perf_counter() - t0)
+    return {"client_connect_s": round(connect, 2), "first_call_ms": round(1000 * first, 1) if first else None,
+            "verdict": label["label"], **_stats(times)}
+
+
+def bench_handler(pair: str, image: str, warmup: int, calls: int) -> dict:
+    import torch
+
+    threads = int(os.environ.get("AMINT_TORCH_THREADS", "1"))
+    torch.set_num_threads(threads)  # as build_demo does
+    from amint_demo.ui import audit_tab
+
+    t0 = time.perf_counter()
+    audit_tab.audit(pair, image, 0.5)  # loads the pair (cached afterwards)
+    first = time.perf_counter() - t0
+    for _ in range(max(0, warmup - 1)):
+        audit_tab.audit(pair, image, 0.5)
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        audit_tab.audit(pair, image, 0.5)
+        times.append(time.perf_counter() - t0)
+    return {"torch_threads": threads, "first_call_incl_pair_load_ms": round(1000 * first, 1), **_stats(times)}
+
+
+def report(result: dict) -> str:
+    m, h, s = result["machine"], result["http_audit"], result["handler_audit"]
+    busy = "yes" if result["other_load_present"] else "no"
+    return "\n".join([
+        f"machine     : {m['cpu_model']} · {m['usable_cpus']}/{m['logical_cpus']} CPUs usable · {m['platform']}",
+        f"load avg    : before {result['load_before']} · after HTTP {result['load_after_http']} · "
+        f"after handler {result['load_after_handler']} (1/5/15 min) · other load present: {busy}",
+        f"pair, image : {Path(result['pair']).name}, {Path(result['image']).name}",
+        f"start-ready : {result['start_to_ready_s']:.1f} s (process start until GET / returns 200)",
+        f"/audit HTTP : p50 {h['p50_ms']:.0f} ms · p95 {h['p95_ms']:.0f} ms · mean {h['mean_ms']:.0f} · "
+        f"min {h['min_ms']:.0f} · max {h['max_ms']:.0f} (n={h['n']} after {result['warmup']} warm-ups; "
+        f"first call {h['first_call_ms']:.0f} ms; client connect {h['client_connect_s']:.2f} s)",
+        f"handler     : p50 {s['p50_ms']:.0f} ms · p95 {s['p95_ms']:.0f} ms · mean {s['mean_ms']:.0f} "
+        f"(in-process audit_tab.audit, {s['torch_threads']} torch thread; first call with pair load "
+        f"{s['first_call_incl_pair_load_ms']:.0f} ms)",
+        f"overhead    : {h['p50_ms'] - s['p50_ms']:.0f} ms at p50 (upload, queue, pre/post-processing, "
+        f"gallery images written to the cache)",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pair", default=str(DEFAULT_PAIR), help="pair folder offered by the app (default: %(default)s)")
+    parser.add_argument("--image", default=str(DEFAULT_IMAGE), help="image to audit (default: %(default)s)")
+    parser.add_argument("--calls", type=int, default=30, help="timed calls (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls first (default: %(default)s)")
+    parser.add_argument("--start-timeout", type=float, default=180.0, help="seconds to wait for the app")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if args.calls < 2:
+        parser.error("--calls must be at least 2")
+    for what in ("pair", "image"):
+        if not Path(getattr(args, what)).exists():
+            parser.error(f"--{what} {getattr(args, what)}: no such file or folder")
+    pair, image = str(Path(args.pair).resolve()), str(Path(args.image).resolve())
+
+    result = {"machine": machine(), "pair": pair, "image": image, "warmup": args.warmup,
+              "load_before": _load()}
+    # the 1-minute load before we start anything: above ~0.5 someone else is using the CPUs
+    result["other_load_present"] = result["load_before"][0] >= 0.5
+    with tempfile.TemporaryDirectory(prefix="amint-bench-") as tmp:
+        proc, url, ready, _ = launch(Path(tmp), args.start_timeout)
+        try:
+            result["start_to_ready_s"] = round(ready, 2)
+            result["http_audit"] = bench_http(url, pair, image, args.warmup, args.calls)
+            result["load_after_http"] = _load()
+        finally:
+            stop(proc)
+    result["handler_audit"] = bench_handler(pair, image, args.warmup, args.calls)
+    result["load_after_handler"] = _load()
+    import gradio
+    import torch
+
+    result["versions"] = {"gradio": gradio.__version__, "torch": torch.__version__}
+    print(report(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
