@@ -14,12 +14,11 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -27,12 +26,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAIR = ROOT / "pretrained" / "fmnist-mobilenetv3-amint-middle"
 DEFAULT_IMAGE = ROOT / "assets" / "examples" / "example-01.png"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_model() -> str:
@@ -63,43 +56,6 @@ def _stats(seconds: list[float]) -> dict:
     cuts = statistics.quantiles(ms, n=100, method="inclusive")
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(cuts[94], 1),
             "mean_ms": round(statistics.fmean(ms), 1), "min_ms": round(ms[0], 1), "max_ms": round(ms[-1], 1)}
-
-
-def launch(workdir: Path, timeout: float) -> tuple[subprocess.Popen, str, float, Path]:
-    import httpx
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_PORT": str(port),
-                        "GRADIO_SERVER_NAME": "127.0.0.1", "AMINT_SESSION_DIR": str(workdir / "sessions"),
-                        "GRADIO_TEMP_DIR": str(workdir / "gradio-cache")}
-    log_path = workdir / "server.log"
-    start = time.perf_counter()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    while True:
-        elapsed = time.perf_counter() - start
-        if proc.poll() is not None:
-            raise SystemExit(f"error: the app exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        if elapsed > timeout:
-            stop(proc)
-            raise SystemExit(f"error: the app was not serving after {timeout:.0f} s")
-        try:
-            if httpx.get(url + "/", timeout=2).status_code == 200:
-                return proc, url, time.perf_counter() - start, log_path
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict:
@@ -182,14 +138,17 @@ def main(argv: list[str] | None = None) -> int:
               "load_before": _load()}
     # the 1-minute load before we start anything: above ~0.5 someone else is using the CPUs
     result["other_load_present"] = result["load_before"][0] >= 0.5
-    with tempfile.TemporaryDirectory(prefix="amint-bench-") as tmp:
-        proc, url, ready, _ = launch(Path(tmp), args.start_timeout)
-        try:
-            result["start_to_ready_s"] = round(ready, 2)
-            result["http_audit"] = bench_http(url, pair, image, args.warmup, args.calls)
-            result["load_after_http"] = _load()
-        finally:
-            stop(proc)
+    from amint_demo.ui.local_server import LocalApp  # imports torch (the package's __init__): after the load reading
+
+    with tempfile.TemporaryDirectory(prefix="amint-bench-") as tmp, ExitStack() as stack:
+        try:  # the app is stopped when the stack closes, however the HTTP calls end
+            app = stack.enter_context(LocalApp(Path(tmp), timeout=args.start_timeout,
+                                               env={"GRADIO_TEMP_DIR": str(Path(tmp) / "gradio-cache")}))
+        except RuntimeError as err:
+            raise SystemExit(f"error: {err}") from None
+        result["start_to_ready_s"] = round(app.start_seconds, 2)
+        result["http_audit"] = bench_http(app.url, pair, image, args.warmup, args.calls)
+        result["load_after_http"] = _load()
     result["handler_audit"] = bench_handler(pair, image, args.warmup, args.calls)
     result["load_after_handler"] = _load()
     import gradio

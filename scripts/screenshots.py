@@ -10,16 +10,11 @@ train.png (initial state) and about.png at a 1280×900 viewport. The app is alwa
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
+
+from amint_demo.ui.local_server import LocalApp
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -28,48 +23,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORT = {"width": 1280, "height": 900}
 IMAGES_LOADED = """sel => [...document.querySelectorAll(sel)].length > 0 &&
                           [...document.querySelectorAll(sel)].every(img => img.complete && img.naturalWidth > 0)"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def serve_app(start_timeout: float = 120.0):
-    """Runs `python app.py` on a free port; yields its URL; terminates it on exit."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="amint_screens_") as work:
-        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_SERVER_PORT=str(port),
-                   GRADIO_SERVER_NAME="127.0.0.1", AMINT_SESSION_DIR=str(Path(work) / "sessions"))
-        log = Path(work) / "app.log"
-        with log.open("w") as sink:
-            process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=sink,
-                                       stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + start_timeout
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"app.py exited with code {process.returncode}:\n{log.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"app.py did not answer within {start_timeout:.0f} s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 def take_screenshots(url: str, out: Path, timeout_ms: int = 60_000) -> list[Path]:
@@ -128,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).is_file():
         print(f"error: {CHROMIUM} is missing (Debian package chromium)", file=sys.stderr)
         return 2
-    with serve_app() as url:
-        for path in take_screenshots(url, args.out, int(args.timeout * 1000)):
+    # app.py on a free port with a throw-away session folder; always stopped, even if a step fails
+    with tempfile.TemporaryDirectory(prefix="amint_screens_") as work, LocalApp(Path(work)) as app:
+        for path in take_screenshots(app.url, args.out, int(args.timeout * 1000)):
             print(f"{path} ({path.stat().st_size // 1024} KiB)")
     return 0
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import struct
-import subprocess
-import sys
-import time
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,6 +22,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+
+from amint_demo.ui.local_server import LocalApp
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIR = str(ROOT / "pretrained" / "fmnist-mobilenetv3-amint-middle")
@@ -40,62 +40,26 @@ SCRATCH = "from scratch"
 pytestmark = pytest.mark.skipif(not Path(PAIR).is_dir(), reason="the committed pair is missing")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextmanager
+def _serving(root: Path, cwd: Path = ROOT) -> Iterator[LocalApp]:
+    """The app on a free port (session folder and Gradio cache under `root`); fails the test if it does not serve."""
+    env = LIMITS | {"GRADIO_TEMP_DIR": str(root / "gradio-cache"), "PYTHONUNBUFFERED": "1"}
+    with ExitStack() as stack:
+        try:
+            app = stack.enter_context(LocalApp(root, cwd=cwd, timeout=START_TIMEOUT_S, env=env))
+        except RuntimeError as err:
+            pytest.fail(str(err))
+        yield app
 
 
-class Server:
-    def __init__(self, root: Path, cwd: Path = ROOT):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.session_dir = root / "sessions"
-        self.log_path = root / "server.log"
-        env = os.environ | LIMITS | {
-            "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_PORT": str(self.port),
-            "GRADIO_SERVER_NAME": "127.0.0.1", "AMINT_SESSION_DIR": str(self.session_dir),
-            "GRADIO_TEMP_DIR": str(root / "gradio-cache"), "PYTHONUNBUFFERED": "1"}
-        self._log = open(self.log_path, "wb")
-        script = "app.py" if cwd == ROOT else str(ROOT / "app.py")
-        self.proc = subprocess.Popen([sys.executable, script], cwd=cwd, env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"app exited with {self.proc.returncode} before serving:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        pytest.fail(f"app not serving after {START_TIMEOUT_S} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self._log.close()
+def _session_dir(server: LocalApp) -> Path:
+    return Path(server.env["AMINT_SESSION_DIR"])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("app"))
-    try:
-        srv.wait_ready()
+    with _serving(tmp_path_factory.mktemp("app")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
@@ -213,12 +177,12 @@ def test_a_non_example_image_shows_no_ground_truth(client, files):
 
 def _queue_call(server, session_hash: str, api_name: str, data: list, event_data=None):
     """One event through the queue as the browser sends it (the client cannot send event data)."""
-    config = httpx.get(server.url + "/config", timeout=10).json()
+    config = httpx.get(server.url + "config", timeout=10).json()
     fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
-    joined = httpx.post(server.url + "/gradio_api/queue/join", timeout=10, json={
+    joined = httpx.post(server.url + "gradio_api/queue/join", timeout=10, json={
         "data": data, "event_data": event_data, "fn_index": fn, "trigger_id": None, "session_hash": session_hash})
     assert joined.status_code == 200, joined.text
-    with httpx.stream("GET", server.url + "/gradio_api/queue/data", params={"session_hash": session_hash},
+    with httpx.stream("GET", server.url + "gradio_api/queue/data", params={"session_hash": session_hash},
                       timeout=60) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
@@ -238,16 +202,12 @@ def test_clicking_a_gallery_example_shows_its_ground_truth(server):
 
 
 def test_gallery_click_works_when_the_app_is_started_from_another_folder(tmp_path):
-    other = Server(tmp_path, cwd=tmp_path)
-    try:
-        other.wait_ready()
+    with _serving(tmp_path, cwd=tmp_path) as other:
         try:
             [image] = _queue_call(other, "e2e-cwd", "pick_example", [], {"index": 0, "value": None})
         except AssertionError:
-            raise AssertionError(f"gallery click failed; server log:\n{other.log()}") from None
+            raise AssertionError(f"gallery click failed; server log:\n{other.log(4000)}") from None
         assert Path(image["path"]).name == next(iter(TRUTH))
-    finally:
-        other.stop()
 
 
 # --------------------------------------------------------------------------- bad uploads
@@ -440,11 +400,11 @@ def test_train_a_tiny_session_then_audit_with_it(server):
         assert any(name.endswith("manifest.json") for name in z.namelist())
     # the pair list now offers (and selects) the new pair, saved under AMINT_SESSION_DIR
     new_pair = pair_update["value"]
-    assert Path(new_pair).is_dir() and Path(new_pair).resolve().is_relative_to(server.session_dir.resolve())
+    assert Path(new_pair).is_dir() and Path(new_pair).resolve().is_relative_to(_session_dir(server).resolve())
     assert (Path(new_pair) / "manifest.json").is_file()
     offered = [path for _, path in pair_update["choices"]]
     assert new_pair in offered and PAIR in offered
-    assert len([p for p in offered if Path(p).resolve().is_relative_to(server.session_dir.resolve())]) == 1
+    assert len([p for p in offered if Path(p).resolve().is_relative_to(_session_dir(server).resolve())]) == 1
     # intermediate yields: one per epoch, then the final one
     assert len(job.outputs()) == 2 and "epoch 1 done" in job.outputs()[0][0]
 
@@ -458,7 +418,7 @@ def test_train_a_tiny_session_then_audit_with_it(server):
 
 
 def test_a_crafted_session_hash_cannot_write_outside_the_session_folder(server):
-    escape = server.session_dir.parent / "escaped-e2e"
+    escape = _session_dir(server).parent / "escaped-e2e"
     data = [SCRATCH, MOBILENET, "middle", 1, 16, 16, 1, 0.001, 8, [], []]
     try:
         _queue_call(server, "../escaped-e2e", "train", data)

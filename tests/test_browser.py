@@ -5,17 +5,14 @@ is skipped where it is missing. The app runs as a subprocess on a free loopback 
 """
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+
+from amint_demo.ui.local_server import LocalApp
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
@@ -23,7 +20,6 @@ if not CHROMIUM.is_file():
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package")
 expect = playwright_sync.expect
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 START_TIMEOUT_S = 90  # the app imports torch/timm/gradio and loads the pair list: 10-20 s on an idle machine
@@ -32,50 +28,15 @@ UI_MS = 15_000
 ERROR_TOAST = ".toast-body.error"  # gr.Error / unhandled exceptions show up as Gradio error toasts
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _log_tail(log: Path, chars: int = 3000) -> str:
-    return log.read_text(errors="replace")[-chars:] if log.is_file() else ""
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
     """Serves app.py on a free port (own session dir); yields its URL; stops it afterwards, whatever happens."""
-    work = tmp_path_factory.mktemp("browser_app")
-    port = _free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_SERVER_PORT=str(port),
-               GRADIO_SERVER_NAME="127.0.0.1", AMINT_SESSION_DIR=str(work / "sessions"))
-    log = work / "app.log"
-    url = f"http://127.0.0.1:{port}/"
-    with log.open("w") as sink:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=sink,
-                                   stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with code {process.returncode} before serving:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not answer GET / within {START_TIMEOUT_S} s:\n{_log_tail(log)}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
+    with ExitStack() as stack:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            app = stack.enter_context(LocalApp(tmp_path_factory.mktemp("browser_app"), timeout=START_TIMEOUT_S))
+        except RuntimeError as err:
+            pytest.fail(str(err))
+        yield app.url
 
 
 @pytest.fixture(scope="module")
