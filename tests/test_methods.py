@@ -91,6 +91,7 @@ def test_per_sample_gradients_match_one_at_a_time(mini) -> None:
     x = dataset.train_images[:3].float() / 127.5 - 1
     y = dataset.train_labels[:3]
     batched = per_sample_filter_gradients(model.backbone, "layer3.0.conv2", x, y)
+    model.backbone.get_parameter("layer3.0.conv2.weight").requires_grad_(True)  # frozen by the loss method
     for i in range(3):
         model.backbone.zero_grad()
         torch.nn.functional.cross_entropy(model.backbone(x[i:i + 1]), y[i:i + 1]).backward()
