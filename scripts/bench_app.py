@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     for what in ("pair", "image"):
         if not Path(getattr(args, what)).exists():
             parser.error(f"--{what} {getattr(args, what)}: no such file or folder")
-    pair, image = str(Path(args.pair).resolve()), str(Path(args.image).resolve())
+    from amint_demo.ui.registry import pair_value  # after argument checks: importing amint_demo loads torch
+
+    pair, image = pair_value(Path(args.pair).resolve()), str(Path(args.image).resolve())
 
     result = {"machine": machine(), "pair": pair, "image": image, "warmup": args.warmup,
               "load_before": _load()}

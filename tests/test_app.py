@@ -54,16 +54,16 @@ def _noise_file(tmp_path: Path, name: str = "noise.png", size=(28, 28), mode: st
 def test_choices_label_each_loadable_pair_with_its_method(zoo):
     choices = registry.choices(root=zoo)
     assert len(choices) == len(METHODS)  # the broken pair is not offered
-    by_path = {path: label for label, path in choices}
-    assert set(by_path) == {str(zoo / f"pair{i}") for i in range(len(METHODS))}
+    by_value = {value: label for label, value in choices}
+    assert set(by_value) == {f"pair{i}" for i in range(len(METHODS))}  # named by folder, not by server path
     for i, method in enumerate(METHODS):
-        label = by_path[str(zoo / f"pair{i}")]
+        label = by_value[f"pair{i}"]
         assert f"(pair{i})" in label
         assert f" {method} " in label
         assert "resnet" in label and "middle" in label and "AUC" in label
     assert choices[0][0].split(" · ")[1] == "amint"  # aMINT first within its family
-    for _, path in choices:
-        load_pair(path, device="cpu")  # every offered choice can be audited with
+    for _, value in choices:
+        load_pair(registry.resolve(value, zoo), device="cpu")  # every offered choice can be audited with
 
 
 def test_choices_of_a_missing_folder_is_empty(tmp_path):
@@ -72,7 +72,7 @@ def test_choices_of_a_missing_folder_is_empty(tmp_path):
 
 
 def test_default_pair_is_the_amint_pair(zoo):
-    assert registry.default_pair(root=zoo) == str(zoo / "pair0")
+    assert registry.default_pair(root=zoo) == "pair0"
 
 
 def test_session_pairs_are_offered_too(zoo, tmp_path):

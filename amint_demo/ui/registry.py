@@ -25,6 +25,18 @@ def summaries(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT) ->
     return [s for s in found if s.problem is None]
 
 
+def pair_value(path: Path, root: Path = PAIR_ROOT) -> str:
+    """What the page and the API call a pair: its folder name for a committed pair (the same on every
+    machine), the full path for a session pair."""
+    return path.name if path.parent.resolve() == root.resolve() else str(path)
+
+
+def resolve(value: str, root: Path = PAIR_ROOT) -> Path:
+    """Inverse of `pair_value`."""
+    named = root / value
+    return named if "/" not in value and named.is_dir() else Path(value)
+
+
 def label(summary: PairSummary) -> str:
     row = summary.row()
     metrics = f" · AUC {row['auc']:.2f}, acc@0.5 {row['balanced_accuracy']:.2f}" if row.get("auc") is not None else ""
@@ -35,7 +47,7 @@ def choices(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT) -> l
     """Dropdown choices (label, path), grouped by family, method and tap."""
     items = summaries(session_pairs, root)
     items.sort(key=lambda s: (s.row()["family"], s.row()["method"] != "amint", s.row()["method"], s.row()["taps"]))
-    return [(label(s), str(s.path)) for s in items]
+    return [(label(s), pair_value(s.path, root)) for s in items]
 
 
 def default_pair(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT) -> str | None:
@@ -43,8 +55,8 @@ def default_pair(session_pairs: list[str] | None = None, root: Path = PAIR_ROOT)
     items = summaries(session_pairs, root)
     amint = [s for s in items if s.row()["method"] == "amint" and s.row().get("auc") is not None]
     if amint:
-        return str(max(amint, key=lambda s: s.row()["auc"]).path)
-    return str(items[0].path) if items else None
+        return pair_value(max(amint, key=lambda s: s.row()["auc"]).path, root)
+    return pair_value(items[0].path, root) if items else None
 
 
 @lru_cache(maxsize=16)
@@ -52,9 +64,10 @@ def _load(path: str, stamp: float) -> Pair:
     return load_pair(path, device="auto")
 
 
-def get_pair(path: str) -> Pair:
-    """Cached load (bounded); a pair rewritten on disk is reloaded."""
-    return _load(path, (Path(path) / "manifest.json").stat().st_mtime)
+def get_pair(value: str) -> Pair:
+    """Cached load (bounded) of a pair by its page value; a pair rewritten on disk is reloaded."""
+    path = resolve(value)
+    return _load(str(path), (path / "manifest.json").stat().st_mtime)
 
 
 def family_of_pair(path: str) -> str:

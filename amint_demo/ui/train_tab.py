@@ -63,7 +63,8 @@ def session_config(start: str, arch_label: str, taps: str, mint_weight: float, m
     if start != SCRATCH:
         base = TrainConfig.from_dict(registry.get_pair(start).manifest["train_config"])
         config = base.replace(method="amint", taps=taps, mint_weight=float(mint_weight), epochs=int(epochs),
-                              lr=float(lr), batch_size=int(batch_size), init_from=start, max_steps=None, device="auto")
+                              lr=float(lr), batch_size=int(batch_size), init_from=str(registry.resolve(start)),
+                              max_steps=None, device="auto")
         n_members = registry.get_pair(start).manifest["splits"]["sizes"]["members"]
     else:
         if not 1 <= int(members) <= limits.max_members or not 1 <= int(external) <= limits.max_external:
@@ -203,7 +204,8 @@ def build(pair: gr.Dropdown, session: gr.State) -> None:
                 f"One training runs at a time on this device; if one is running, your place in the queue shows here.")
     with gr.Row():
         with gr.Column():
-            starts = [SCRATCH] + [str(s.path) for s in registry.summaries() if s.manifest["method"] in ("amint", "loss")]
+            starts = [SCRATCH] + [registry.pair_value(s.path) for s in registry.summaries()
+                                  if s.manifest["method"] in ("amint", "loss")]
             default_start = registry.default_pair() if registry.default_pair() in starts else SCRATCH
             start = gr.Dropdown([(s if s == SCRATCH else Path(s).name, s) for s in starts],
                                 value=default_start,
