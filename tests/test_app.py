@@ -195,3 +195,26 @@ def test_build_demo_constructs_without_launching(only_zoo):
 def test_build_demo_with_no_pairs(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "summaries", lambda session_pairs=None, root=None: [])
     assert isinstance(build_demo(), gr.Blocks)
+
+
+# --------------------------------------------------------------------------- training session: Stop
+
+
+class _Request:
+    session_hash = "stop-test"
+
+
+def test_stop_ends_a_training_session_and_leaves_nothing(tmp_path, monkeypatch):
+    from amint_demo.ui import train_tab
+
+    monkeypatch.setattr(registry, "SESSION_ROOT", tmp_path / "sessions")
+    request = _Request()
+    run = train_tab.run_training(train_tab.SCRATCH, list(train_tab.ARCHS)[0], "middle", 1.0, 64, 64, 3, 1e-3, 32,
+                                 [], [], request, progress=lambda *args, **kwargs: None)
+    first = next(run)  # after epoch 1
+    assert "epoch 1" in first[0]
+    assert "Stopping" in train_tab.request_stop(request)
+    outputs = list(run)
+    assert outputs[-1][0] == "Training stopped: nothing was saved."
+    assert outputs[-1][3] is None  # no download
+    assert not [p for p in (tmp_path / "sessions").rglob("*") if p.is_file()], "a stopped session left files"
