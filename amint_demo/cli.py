@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from amint_demo.data import DATASET_NAMES, load_image
 from amint_demo.errors import AmintError, InvalidConfig, InvalidImage
+from amint_demo.evaluation import EvaluationResult
 from amint_demo.methods import METHOD_HELP, METHODS, TrainCallbacks, TrainConfig, init_distributed
 from amint_demo.models import TAP_DEPTHS
 from amint_demo.pairs import evaluate_pair, list_pairs, load_pair, train_pair
@@ -197,15 +198,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results = {}
     for path in tqdm(paths, desc="evaluate", unit="pair", file=sys.stderr, disable=len(paths) < 2):
         pair = load_pair(path)
-        if args.stored:
-            results[str(path)] = pair.manifest["metrics"]
-        else:
-            results[str(path)] = evaluate_pair(pair, args.n_test, allow_download=not args.offline).to_dict()
+        result = (EvaluationResult.from_dict(pair.manifest["metrics"]) if args.stored
+                  else evaluate_pair(pair, args.n_test, allow_download=not args.offline))
+        results[str(path)] = result.to_dict()
+        if args.json and not args.all:
+            result.write_json(args.json)
         if not args.markdown:
             print(json.dumps({"pair": str(path), **{k: round(v, 4) for k, v in
                                                     _headline({"metrics": results[str(path)]}).items()}}))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results if args.all else results[str(paths[0])], indent=2))
+    if args.json and args.all:
+        Path(args.json).write_text(json.dumps(results, indent=2))
     if args.markdown:
         manifests = {str(p): load_pair(p, device="cpu").manifest for p in paths}
         print(markdown_table(results_rows(manifests, results)))

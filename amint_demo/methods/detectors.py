@@ -56,10 +56,6 @@ class LossDetector(Detector):
     def membership_logits(self, model, x, output, labels):
         return self.coef * self.features(output, labels_or_predictions(output, labels)) + self.intercept
 
-    def threshold_loss(self) -> float:
-        """The per-sample loss below which an image is called a member."""
-        return float(torch.exp(-self.intercept / self.coef)) if float(self.coef) != 0 else float("nan")
-
 
 def default_gradient_layer(model: AuditableModel) -> str:
     """The last convolution (or linear layer, for ViT) inside the deepest tap."""

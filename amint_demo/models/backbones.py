@@ -96,10 +96,6 @@ def _shrink_stem(model: nn.Module, family: str) -> None:
         raise InvalidConfig(f"no small-input stem for {model.__class__.__name__}; pass small_input_stem=False")
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def pick_device(requested: str = "auto") -> torch.device:
     """'auto' -> CUDA when present, else CPU; otherwise the named device."""
     if requested == "auto":

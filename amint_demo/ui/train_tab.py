@@ -165,7 +165,7 @@ def result_text(path: Path, start: str) -> str:
     manifest = load_pair(path, device="cpu").manifest
     metrics = manifest["metrics"]
     head = metrics["members_vs_test"]
-    lines = [f"| | value |", "|---|---|",
+    lines = ["| | value |", "|---|---|",
              f"| members vs held-out T: AUC | {head['auc']:.3f} |",
              f"| balanced accuracy @0.5 | {head['balanced_accuracy']:.3f} |",
              f"| TPR @ 1% FPR | {head['tpr_at_1pct_fpr']:.3f} |",
