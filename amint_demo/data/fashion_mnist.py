@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from amint_demo.data.dataset import ImageDataset
+from amint_demo.data.dataset import ImageDataset, cache_dir
 from amint_demo.errors import DatasetUnavailable
 
 ENV_DIR = "AMINT_FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 EMBEDDED_SUBSET = Path(__file__).resolve().parents[2] / "assets" / "fashion-mnist-mini.npz"
-CACHE_DIR = Path(os.environ.get("AMINT_CACHE_DIR", Path.home() / ".cache" / "amint_demo"))
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 IDX_FILES = {
@@ -75,7 +74,7 @@ def _download() -> ImageDataset | None:
     try:
         from torchvision.datasets import FashionMNIST
 
-        root = CACHE_DIR / "torchvision"
+        root = cache_dir() / "torchvision"
         FashionMNIST(str(root), train=True, download=True)
         FashionMNIST(str(root), train=False, download=True)
     except Exception:  # offline, blocked, or a partial download: fall through to the subset

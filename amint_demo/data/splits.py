@@ -26,6 +26,15 @@ def _check_indices(name: str, indices: torch.Tensor) -> None:
         raise InvalidConfig(f"{name} indices must be non-negative, unique and sorted")
 
 
+def indices_sha256(indices: torch.Tensor | np.ndarray) -> str:
+    """SHA-256 hex digest of the sorted indices as little-endian int64 bytes (the member hash of a manifest).
+
+    To recompute: `hashlib.sha256(np.asarray(sorted(members), dtype="<i8").tobytes()).hexdigest()`.
+    """
+    values = indices.cpu().numpy() if isinstance(indices, torch.Tensor) else np.asarray(indices)
+    return hashlib.sha256(np.sort(values).astype("<i8").tobytes()).hexdigest()
+
+
 @dataclass(frozen=True, eq=False)
 class Splits:
     """Index sets of one evaluation: `members` and `external` index the train split,
@@ -47,11 +56,8 @@ class Splits:
         return {"members": self.members.numel(), "external": self.external.numel(), "test": self.test.numel()}
 
     def member_sha256(self) -> str:
-        """SHA-256 hex digest of the sorted member indices as little-endian int64 bytes.
-
-        To recompute: `hashlib.sha256(np.asarray(sorted(members), dtype="<i8").tobytes()).hexdigest()`.
-        """
-        return hashlib.sha256(self.members.cpu().numpy().astype("<i8").tobytes()).hexdigest()
+        """`indices_sha256` of the members."""
+        return indices_sha256(self.members)
 
     def to_manifest(self) -> dict:
         """{"seed", "sizes", "member_sha256"}: with the dataset, enough to rebuild and check."""

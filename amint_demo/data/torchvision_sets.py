@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from amint_demo.data.dataset import ImageDataset
+from amint_demo.data.dataset import ImageDataset, cache_dir
 from amint_demo.data.fashion_mnist import IDX_FILES, read_idx
 from amint_demo.errors import DatasetUnavailable
 
@@ -35,11 +35,6 @@ GTSRB_CLASSES = (
 
 # (root, download, source) -> dataset; raises whatever torchvision or the file system raises.
 Builder = Callable[[Path, bool, str], ImageDataset]
-
-
-def cache_dir() -> Path:
-    """$AMINT_CACHE_DIR, default ~/.cache/amint_demo (read at each call)."""
-    return Path(os.environ.get("AMINT_CACHE_DIR", Path.home() / ".cache" / "amint_demo")).expanduser()
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,7 +1,6 @@
 """A pair on disk: manifest.json + members.txt + weights.safetensors. Atomic save, validating load."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,8 +16,8 @@ from PIL import Image
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_members, load_image, make_splits, normalize,
-                             to_model_input)
+from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_members, indices_sha256, load_image,
+                             make_splits, normalize, to_model_input)
 from amint_demo.errors import AmintError, InvalidPair
 from amint_demo.evaluation import EvaluationResult
 from amint_demo.methods import (Detector, TrainConfig, TrainedModel, build_detector, membership_cam, score,
@@ -30,11 +29,6 @@ from amint_demo.pairs.manifest import (EXTRA_FILE, MANIFEST_FILE, MEMBERS_FILE, 
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 ImageSource = str | os.PathLike | bytes | Image.Image
-
-
-def member_sha256(indices: np.ndarray) -> str:
-    """The recipe of Splits.member_sha256: SHA-256 of the sorted indices as little-endian int64."""
-    return hashlib.sha256(np.sort(indices).astype("<i8").tobytes()).hexdigest()
 
 
 @dataclass
@@ -235,7 +229,7 @@ def load_pair(path: str | Path, device: str = "auto") -> Pair:
     """Load and validate a pair: schema, member-list hash, weight hash, tensor names and shapes."""
     path = Path(path).resolve()
     manifest = read_manifest(path)
-    if member_sha256(read_members(path)) != manifest["splits"]["member_sha256"]:
+    if indices_sha256(read_members(path)) != manifest["splits"]["member_sha256"]:
         raise InvalidPair(f"{path}: {MEMBERS_FILE} does not match the member hash in the manifest")
     model, detector = _build(manifest, path)
     state = _load_weights(path, manifest, _state(model, detector))

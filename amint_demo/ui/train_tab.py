@@ -206,7 +206,8 @@ def build(pair: gr.Dropdown, session: gr.State) -> None:
         with gr.Column():
             starts = [SCRATCH] + [registry.pair_value(s.path) for s in registry.summaries()
                                   if s.manifest["method"] in ("amint", "loss")]
-            default_start = registry.default_pair() if registry.default_pair() in starts else SCRATCH
+            best = registry.default_pair()
+            default_start = best if best in starts else SCRATCH
             start = gr.Dropdown([(s if s == SCRATCH else Path(s).name, s) for s in starts],
                                 value=default_start,
                                 label="Start from (a pair is fine-tuned on its own members plus your images)")
