@@ -27,6 +27,7 @@ TRAIN_FLAGS = {
     "max_steps": "max_steps", "batch_size": "batch_size", "lr": "lr", "weight_decay": "weight_decay",
     "mint_weight": "mint_weight", "head": "head", "head_width": "head_width", "head_hidden": "head_hidden",
     "head_epochs": "head_epochs", "gradient_layer": "gradient_layer", "init_from": "init_from", "device": "device",
+    "calibration": "calibration_size",
 }
 
 
@@ -79,6 +80,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--head-hidden", type=int)
     p.add_argument("--head-epochs", type=int, help="epochs of the passive / gradient head")
     p.add_argument("--gradient-layer", help="module whose weight gradients gradient MINT reads")
+    p.add_argument("--calibration", type=int, help="members and unused train images (outside D and E) that calibrate "
+                   "the detector's 0.5 threshold after training (default 1000; 0: none)")
     p.add_argument("--init-from", help="start from this pair's weights (aMINT fine-tuning; frozen model for passive/gradient/loss)")
     p.add_argument("--timm-kwargs", help="JSON of extra timm.create_model arguments")
     p.add_argument("--no-small-stem", action="store_true", help="keep timm's ImageNet stem")

@@ -30,6 +30,12 @@ def zoo(tiny_pairs, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def pairs_in_session_folder(tmp_path_factory, monkeypatch) -> None:
+    """The page only opens committed and session pairs: the test pairs live in pytest's temporary folder."""
+    monkeypatch.setattr(registry, "SESSION_ROOT", tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def only_zoo(zoo, monkeypatch) -> Path:
     """Make the page see the zoo instead of the repository's pretrained/ folder."""

@@ -107,3 +107,18 @@ def make_splits(dataset: ImageDataset, n_members: int | None = None, n_external:
         external=train_order[n_members:n_members + n_external].sort().values,
         test=test_order[:n_test].sort().values,
     )
+
+
+def calibration_draw(splits: Splits, n_train: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to `n` members and `n` unused train images (in neither D nor E), seeded; both sorted int64 (K,).
+
+    These calibrate a detector's threshold; T stays untouched. Fewer (possibly none) when train runs out."""
+    generator = torch.Generator().manual_seed(seed + 2)
+    used = torch.zeros(n_train, dtype=torch.bool)
+    used[splits.members] = True
+    used[splits.external] = True
+    unused = torch.nonzero(~used).flatten()
+    k = min(n, len(unused), len(splits.members))
+    nonmembers = unused[torch.randperm(len(unused), generator=generator)[:k]]
+    members = splits.members[torch.randperm(len(splits.members), generator=generator)[:k]]
+    return members.sort().values, nonmembers.sort().values

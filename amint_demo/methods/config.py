@@ -19,6 +19,8 @@ METHOD_HELP = {
 class TrainConfig:
     """Settings of one run. Sizes None mean the dataset's defaults (DESIGN.md §5).
 
+    `calibration_size`: members and unused train images (outside D and E) on which the detector's 0.5
+    threshold is calibrated after training; 0: no calibration.
     `focus_fraction`: share of each member batch drawn from extra members (a user's own images), when a
     run has any, so a handful of them is learned among thousands.
     """
@@ -45,6 +47,7 @@ class TrainConfig:
     head_epochs: int = 10
     head_member_fraction: float = 0.5
     focus_fraction: float = 0.25
+    calibration_size: int = 1000
     gradient_layer: str | None = None
     small_input_stem: bool = True
     timm_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +68,7 @@ class TrainConfig:
             (1 <= self.head_width <= 1024 and 1 <= self.head_hidden <= 4096, "head sizes out of range"),
             (0 < self.head_member_fraction < 1, "head_member_fraction must be within (0, 1)"),
             (0 <= self.focus_fraction < 1, "focus_fraction must be within [0, 1)"),
+            (0 <= self.calibration_size <= 100_000, "calibration_size must be within 0..100000"),
             (all(n is None or n >= 1 for n in (self.n_members, self.n_external, self.n_test)),
              "split sizes must be at least 1"),
         ]

@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from amint_demo.data import ImageDataset, Splits
+from amint_demo.data import ImageDataset, Splits, calibration_draw
 from amint_demo.errors import InvalidConfig
+from amint_demo.methods.calibration import calibrate
 from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.detectors import Detector, HeadDetector
 from amint_demo.methods.distributed import DistContext
@@ -50,8 +51,9 @@ def train(config: TrainConfig, dataset: ImageDataset, splits: Splits, device: to
     if config.method == "amint":
         model = _start_model(config, dataset, init, with_head=True)
         callbacks.stage("aMINT joint training")
-        history = train_joint(config, dataset, splits, model, device, callbacks, context, focus)
-        return TrainedModel(model.to(device), HeadDetector(), {"joint": history})
+        history = {"joint": train_joint(config, dataset, splits, model, device, callbacks, context, focus)}
+        return _calibrated(TrainedModel(model.to(device), HeadDetector(), history), config, dataset, splits, device,
+                           callbacks)
 
     if init is not None:  # the given model is the frozen audited model (its spec must match)
         model, history = _start_model(config, dataset, init, with_head=False).to(device), {}
@@ -70,4 +72,16 @@ def train(config: TrainConfig, dataset: ImageDataset, splits: Splits, device: to
         detector = HeadDetector()
     else:
         detector, history["head"] = fit_gradient_detector(config, dataset, model, head_members, external, device, callbacks)
-    return TrainedModel(model, detector, history, head_members)
+    return _calibrated(TrainedModel(model, detector, history, head_members), config, dataset, splits, device, callbacks)
+
+
+def _calibrated(trained: TrainedModel, config: TrainConfig, dataset: ImageDataset, splits: Splits,
+                device: torch.device, callbacks: TrainCallbacks) -> TrainedModel:
+    """Calibrate the detector's threshold (see methods.calibration); the record joins the history."""
+    members, unused = calibration_draw(splits, len(dataset.train_labels), config.calibration_size, config.seed)
+    if len(unused) == 0:
+        return trained
+    callbacks.stage("threshold calibration")
+    record = calibrate(trained.model, trained.detector, dataset, members, unused, device, config.batch_size * 4)
+    trained.history["calibration"] = [record]
+    return trained

@@ -6,9 +6,11 @@ import os
 import gradio as gr
 import torch
 
-from amint_demo.ui import about_tab, audit_tab, explore_tab, registry, train_tab
+from amint_demo.ui import about_tab, audit_tab, explore_tab, registry, sessions, train_tab
 
 MAX_UPLOAD = "25mb"
+CACHE_CLEANUP = (600, 3600)  # (every s, older than s)
+QUEUE_MAX = 64  # requests waiting beyond this get "queue full" at once instead of a long wait
 # Small dataset images (28 px) are shown enlarged with crisp pixels.
 CSS = """
 #audit-image img, #example-gallery img, #activation-maps img { image-rendering: pixelated; }
@@ -21,7 +23,9 @@ def build_demo() -> gr.Blocks:
     # 2-core machine oversubscribe OpenMP and made one audit 50× slower in our measurement.
     torch.set_num_threads(int(os.environ.get("AMINT_TORCH_THREADS", "1")))
     choices = registry.choices()
-    with gr.Blocks(title="aMINT: was this image used to train the model?") as demo:
+    sessions.prune(registry.SESSION_ROOT, sessions.SessionPolicy.from_env())
+    # Gradio's copies of uploads and outputs: checked every 10 minutes, deleted after an hour.
+    with gr.Blocks(title="aMINT: was this image used to train the model?", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# Was this image used to train the model?\nA **Membership Inference Test** reads a model's "
                     "activations and answers with a probability. Pick an image below: the answer comes first, "
                     "the explanation after.")
@@ -37,7 +41,7 @@ def build_demo() -> gr.Blocks:
                 train_tab.build(pair, session)
             with gr.Tab("About", id="about"):
                 about_tab.build()
-    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX)
     return demo
 
 

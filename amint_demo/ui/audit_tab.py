@@ -11,6 +11,10 @@ from amint_demo.ui.components import UploadedImage
 from amint_demo.ui.figures import compare_figure
 from amint_demo.ui.heatmap import overlay
 
+# Audits in flight at once, shared by the button and the image-change listener (each takes ~25 ms of one
+# thread); more wait in the queue, and Gradio shows a waiting visitor their place in it.
+AUDIT_CONCURRENCY = 8
+
 
 def _verdict_or_error(pair_path: str | None, image_path: str | None) -> AuditVerdict:
     if not pair_path:
@@ -65,8 +69,8 @@ def compare_methods(pair_path: str | None, image_path: str | None, session_pairs
     """API `compare`: the image's membership probability under every pair of the chosen pair's family."""
     if not pair_path or not image_path:
         raise gr.Error("Choose a pair and an image first.")
-    family = registry.family_of_pair(pair_path)
     try:
+        family = registry.family_of_pair(pair_path)
         image = load_image(image_path)
         rows = []
         for summary in registry.summaries(session_pairs):
@@ -111,9 +115,10 @@ def build(pair: gr.Dropdown, session: gr.State) -> gr.Image:
         comparison = gr.Plot(label="Membership probability by method")
     last = gr.State(None)
     outputs = [verdict_label, text, activation_maps, membership_maps, last]
-    audit_button.click(audit, [pair, image, opacity], outputs, api_name="audit", concurrency_limit=8)
+    audit_button.click(audit, [pair, image, opacity], outputs, api_name="audit",
+                       concurrency_limit=AUDIT_CONCURRENCY, concurrency_id="audit")
     image.change(lambda p, i, o: audit(p, i, o) if p and i else (None, "", [], [], None), [pair, image, opacity],
-                 outputs, api_visibility="private", concurrency_limit=8)
+                 outputs, api_visibility="private", concurrency_limit=AUDIT_CONCURRENCY, concurrency_id="audit")
     opacity.release(rerender, [last, opacity], [activation_maps, membership_maps], api_visibility="private")
     compare_button.click(compare_methods, [pair, image, session], comparison, api_name="compare", concurrency_limit=4)
     return image

@@ -8,7 +8,9 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from amint_demo.errors import InvalidPair
 from amint_demo.pairs import Pair, PairSummary, list_pairs, load_pair
+from amint_demo.ui import sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIR_ROOT = Path(os.environ.get("AMINT_PAIRS", ROOT / "pretrained"))
@@ -31,10 +33,19 @@ def pair_value(path: Path, root: Path = PAIR_ROOT) -> str:
     return path.name if path.parent.resolve() == root.resolve() else str(path)
 
 
-def resolve(value: str, root: Path = PAIR_ROOT) -> Path:
-    """Inverse of `pair_value`."""
+def resolve(value: str, root: Path | None = None) -> Path:
+    """Inverse of `pair_value`. Only committed pairs and session pairs can be named: any other path a
+    client sends (the API takes free text) is refused, so the page never reads outside the app's folders."""
+    root = PAIR_ROOT if root is None else root
     named = root / value
-    return named if "/" not in value and named.is_dir() else Path(value)
+    if value and "/" not in value and "\\" not in value and value not in (".", "..") and named.is_dir():
+        return named
+    path = Path(value)
+    if not path.is_absolute() or not (sessions.inside(path, SESSION_ROOT) or sessions.inside(path, root)):
+        raise InvalidPair(f"unknown pair {value[:80]!r}: choose one from the list")
+    if not (path / "manifest.json").is_file():
+        raise InvalidPair("this pair is no longer available (session pairs expire): choose another one")
+    return path
 
 
 def label(summary: PairSummary) -> str:
@@ -67,7 +78,11 @@ def _load(path: str, stamp: float) -> Pair:
 def get_pair(value: str) -> Pair:
     """Cached load (bounded) of a pair by its page value; a pair rewritten on disk is reloaded."""
     path = resolve(value)
-    return _load(str(path), (path / "manifest.json").stat().st_mtime)
+    try:
+        stamp = (path / "manifest.json").stat().st_mtime
+    except FileNotFoundError:
+        raise InvalidPair("this pair is no longer available (session pairs expire): choose another one") from None
+    return _load(str(path), stamp)
 
 
 def family_of_pair(path: str) -> str:

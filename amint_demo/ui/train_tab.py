@@ -4,8 +4,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import queue
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,20 +14,16 @@ import torch
 
 from amint_demo.data import load_image
 from amint_demo.errors import AmintError, InvalidConfig
-from amint_demo.methods import TrainCallbacks, TrainConfig, TrainingStopped
-from amint_demo.pairs import extra_members_from_images, load_pair, train_pair, zip_pair
-from amint_demo.ui import registry
+from amint_demo.methods import TrainConfig
+from amint_demo.pairs import extra_members_from_images, load_pair, zip_pair
+from amint_demo.pairs.worker import TrainingProcess
+from amint_demo.ui import registry, sessions
 from amint_demo.ui.figures import training_figure
-
-try:  # ZeroGPU Spaces: run the training function on a borrowed GPU
-    import spaces
-except ImportError:
-    spaces = None
 
 ARCHS = {"MobileNetV3 (fast)": "mobilenetv3_small_100", "ResNet-18": "resnet18", "DenseNet-121": "densenet121",
          "ViT-Tiny (patch 4)": "vit_tiny_patch16_224"}
 SCRATCH = "from scratch"
-_stop_events: dict[str, threading.Event] = {}
+_jobs: dict[str, TrainingProcess] = {}  # running job per session key
 
 
 @dataclass(frozen=True)
@@ -82,12 +76,6 @@ def session_config(start: str, arch_label: str, taps: str, mint_weight: float, m
     return config
 
 
-def gpu_seconds(start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, *rest) -> int:
-    """ZeroGPU duration estimate: ~0.05 s per step on a GPU plus start-up and evaluation."""
-    n = 5000 if start != SCRATCH else int(members)
-    return int(min(600, 60 + 0.05 * int(epochs) * math.ceil(n / max(1, int(batch_size)))))
-
-
 def _reference_pair(start: str) -> str:
     reference = start if start != SCRATCH else registry.default_pair()
     if reference is None:
@@ -97,9 +85,11 @@ def _reference_pair(start: str) -> str:
 
 def run_training(start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, uploads,
                  session_pairs, request: gr.Request, progress=gr.Progress()):
-    """API `train`: runs one session, yielding (status, curves, result, download, session pairs, pair choices)."""
+    """API `train`: runs one session in a worker process, yielding (status, curves, result, download,
+    session pairs, pair choices). A cancelled request, a Stop, a crash or a killed worker end the run with
+    nothing half-written; the page keeps serving."""
     limits = Limits.from_env()
-    session_pairs = list(session_pairs or [])
+    session_pairs = [p for p in (session_pairs or []) if Path(p).is_dir()]  # expired pairs drop out
     try:
         config = session_config(start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, limits)
         extra = None
@@ -110,54 +100,42 @@ def run_training(start, arch_label, taps, mint_weight, members, external, epochs
             extra = extra_members_from_images(registry.get_pair(_reference_pair(start)), [load_image(f) for f in files])
     except AmintError as err:
         raise gr.Error(str(err), print_exception=False) from None
+    sessions.prune(registry.SESSION_ROOT, sessions.SessionPolicy.from_env(), reserve=1)
     key = session_key(request)
-    stop = _stop_events.setdefault(key, threading.Event())
-    stop.clear()
     out = registry.SESSION_ROOT / key / f"amint-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    events: queue.Queue = queue.Queue()
-    callbacks = TrainCallbacks(on_step=lambda done, total: events.put(("step", done, total)),
-                               on_epoch=lambda record: events.put(("epoch", record)),
-                               should_stop=stop.is_set, stage=lambda name: events.put(("stage", name)))
-    outcome: dict = {}
-
-    def work() -> None:
-        try:
-            outcome["path"] = train_pair(config, out, callbacks, extra=extra)
-        except TrainingStopped:
-            outcome["stopped"] = True
-        except AmintError as err:
-            outcome["error"] = str(err)
-        except Exception as err:  # a failed session must not take the page down
-            outcome["error"] = f"training failed: {err.__class__.__name__}: {err}"
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
     records: list[dict] = []
-    stage = "starting"
-    while worker.is_alive() or not events.empty():
-        try:
-            event = events.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if event[0] == "stage":
-            stage = event[1]
-        elif event[0] == "step":
-            progress(event[1] / max(1, event[2]), desc=f"{stage}: step {event[1]}/{event[2]}")
-        else:
-            records.append(event[1])
-            yield f"**{stage}** — epoch {event[1]['epoch']} done", training_figure(records), gr.skip(), gr.skip(), \
-                session_pairs, gr.skip()
-    worker.join()
-    if "path" not in outcome:
-        message = "Training stopped: nothing was saved." if outcome.get("stopped") else f"Error: {outcome.get('error')}"
+    stage = "starting the training worker"
+    outcome: dict = {}
+    job = TrainingProcess(config, out, extra, threads=int(os.environ.get("AMINT_TRAIN_THREADS", "1")))
+    _jobs[key] = job
+    try:
+        for event in job.events():
+            kind = event["event"]
+            if kind == "stage":
+                stage = event["name"]
+                progress(0, desc=stage)
+            elif kind == "step":
+                progress(event["done"] / max(1, event["total"]), desc=f"{stage}: step {event['done']}/{event['total']}")
+            elif kind == "epoch":
+                records.append(event["record"])
+                yield f"**{stage}** — epoch {event['record']['epoch']} done", training_figure(records), gr.skip(), \
+                    gr.skip(), session_pairs, gr.skip()
+            elif kind != "idle":
+                outcome = event
+    finally:  # also when the request is cancelled or the visitor leaves: no worker, no partial folder is left
+        _jobs.pop(key, None)
+        job.close()
+    if outcome.get("event") != "done":
+        message = ("Training stopped: nothing was saved." if outcome.get("event") == "stopped"
+                   else f"Error: {outcome.get('message', 'training ended without a result')}")
         yield message, training_figure(records), "", None, session_pairs, gr.skip()
         return
-    session_pairs.append(str(outcome["path"]))
-    archive = zip_pair(outcome["path"], outcome["path"].with_suffix(".zip"))
+    path = Path(outcome["path"])
+    session_pairs.append(str(path))
+    archive = zip_pair(path, path.with_suffix(".zip"))
     choices = registry.choices(session_pairs)
     yield ("**Done.** The new pair is selected in the pair list above.", training_figure(records),
-           result_text(outcome["path"], start), str(archive), session_pairs,
-           gr.Dropdown(choices=choices, value=str(outcome["path"])))
+           result_text(path, start), str(archive), session_pairs, gr.Dropdown(choices=choices, value=str(path)))
 
 
 def result_text(path: Path, start: str) -> str:
@@ -186,14 +164,10 @@ def session_key(request: gr.Request) -> str:
 
 
 def request_stop(request: gr.Request) -> str:
-    event = _stop_events.get(session_key(request))
-    if event is not None:
-        event.set()
+    job = _jobs.get(session_key(request))
+    if job is not None:
+        job.stop()
     return "Stopping after the current step…"
-
-
-if spaces is not None:
-    run_training = spaces.GPU(duration=gpu_seconds)(run_training)
 
 
 def build(pair: gr.Dropdown, session: gr.State) -> None:
