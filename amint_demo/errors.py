@@ -19,3 +19,7 @@ class InvalidPair(AmintError):
 
 class InvalidConfig(AmintError):
     """A training or evaluation setting is impossible (sizes, taps, ranges)."""
+
+
+class StorageError(AmintError):
+    """A pair cannot be written (full disk, file size limit, permissions); nothing partial is left."""

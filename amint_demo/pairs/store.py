@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_members, indices_sha256, load_image,
                              make_splits, normalize, to_model_input)
-from amint_demo.errors import AmintError, InvalidPair
+from amint_demo.errors import AmintError, InvalidPair, StorageError
 from amint_demo.evaluation import EvaluationResult
 from amint_demo.methods import (Detector, TrainConfig, TrainedModel, build_detector, membership_cam, score,
                                 split_members_for_head)
@@ -124,8 +124,11 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
     path = Path(path).resolve()
     if path.exists() and not overwrite:
         raise InvalidPair(f"{path} already exists (pass overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as err:
+        raise StorageError(f"cannot write the pair {path.name}: {err.strerror or err}") from err
     try:
         state = {k: (v.half() if float16 and v.is_floating_point() else v).detach().cpu().contiguous()
                  for k, v in _state(trained.model, trained.detector).items()}
@@ -149,6 +152,9 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(tmp, path)
+    except (OSError, SafetensorError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise StorageError(f"cannot write the pair {path.name}: {reason}") from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path

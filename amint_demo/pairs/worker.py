@@ -145,8 +145,6 @@ def _run_job(job_dir: Path, emit) -> None:
         emit({"event": "stopped"})
     except AmintError as err:
         emit({"event": "error", "message": str(err)})
-    except OSError as err:  # a full disk or a failed write: save_pair has already removed its temporary folder
-        emit({"event": "error", "message": f"the pair could not be written: {err.strerror or err}"})
     except Exception as err:  # noqa: BLE001 - any failure becomes one message for the page
         emit({"event": "error", "message": f"training failed: {err.__class__.__name__}: {err}"})
 

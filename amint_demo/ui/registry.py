@@ -37,14 +37,18 @@ def resolve(value: str, root: Path | None = None) -> Path:
     """Inverse of `pair_value`. Only committed pairs and session pairs can be named: any other path a
     client sends (the API takes free text) is refused, so the page never reads outside the app's folders."""
     root = PAIR_ROOT if root is None else root
-    named = root / value
-    if value and "/" not in value and "\\" not in value and value not in (".", "..") and named.is_dir():
-        return named
-    path = Path(value)
-    if not path.is_absolute() or not (sessions.inside(path, SESSION_ROOT) or sessions.inside(path, root)):
-        raise InvalidPair(f"unknown pair {value[:80]!r}: choose one from the list")
-    if not (path / "manifest.json").is_file():
-        raise InvalidPair("this pair is no longer available (session pairs expire): choose another one")
+    unknown = InvalidPair(f"unknown pair {value[:80]!r}: choose one from the list")
+    try:
+        named = root / value
+        if value and "/" not in value and "\\" not in value and value not in (".", "..") and named.is_dir():
+            return named
+        path = Path(value)
+        if not path.is_absolute() or not (sessions.inside(path, SESSION_ROOT) or sessions.inside(path, root)):
+            raise unknown
+        if not (path / "manifest.json").is_file():
+            raise InvalidPair("this pair is no longer available (session pairs expire): choose another one")
+    except (OSError, ValueError):  # names too long for the file system, NUL bytes, ...
+        raise unknown from None
     return path
 
 
