@@ -2,6 +2,7 @@
 # One backbone family of the zoo under pretrained/, on the reduced CPU split (D 5k / E 5k / T 5k of the full
 # Debian Fashion-MNIST, split seed 0, training seed 0): the plain model (+ loss threshold), passive and gradient
 # MINT on it, and aMINT at the middle, entry and output taps.
+# Pairs already complete (manifest written) are kept, so an interrupted family resumes; delete a pair to retrain it.
 # Usage: bash scripts/train_family.sh NAME ARCH TIMM_KWARGS_JSON EPOCHS
 #   bash scripts/train_family.sh mobilenetv3 mobilenetv3_small_100 '{}' 30
 #   bash scripts/train_family.sh densenet densenet121 '{"growth_rate": 12, "block_config": [2, 4, 6, 4]}' 15
@@ -9,15 +10,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=$1 ARCH=$2 KWARGS=$3 EPOCHS=$4
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} TQDM_MININTERVAL=${TQDM_MININTERVAL:-30}
 COMMON=(--dataset fashion-mnist --members 5000 --external 5000 --test 5000 --split-seed 0 --seed 0
         --arch "$ARCH" --timm-kwargs "$KWARGS" --batch-size 64 --lr 1e-3 --epochs "$EPOCHS" --offline --overwrite)
 PLAIN=pretrained/fmnist-$NAME-loss
-train() { .venv/bin/python -m amint_demo train "$@" "${COMMON[@]}"; }
+train() {  # train ... --out PATH (PATH last)
+  local out=${*: -1}
+  if [[ -f $out/manifest.json ]]; then echo "kept $out"; return; fi
+  .venv/bin/python -m amint_demo train "$@" "${COMMON[@]}"
+}
 train --method loss --out "$PLAIN"
-train --method amint --lambda 1 --taps middle --out "pretrained/fmnist-$NAME-amint-middle"
 train --method passive --taps middle --init-from "$PLAIN" --head-epochs 10 --out "pretrained/fmnist-$NAME-passive-middle"
 train --method gradient --taps middle --init-from "$PLAIN" --head-epochs 10 --out "pretrained/fmnist-$NAME-gradient-middle"
-for tap in entry output; do
+for tap in middle entry output; do
   train --method amint --lambda 1 --taps "$tap" --out "pretrained/fmnist-$NAME-amint-$tap"
 done

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from amint_demo.data import load_dataset, make_splits, normalize
-from amint_demo.errors import InvalidPair
+from amint_demo.errors import InvalidPair, StorageError
 from amint_demo.evaluation import evaluate
 from amint_demo.methods import score, train
 from amint_demo.pairs import (MANIFEST_FILE, MEMBERS_FILE, SCHEMA_VERSION, WEIGHTS_FILE, evaluate_pair, list_pairs,
@@ -376,7 +376,7 @@ def test_crash_midway_leaves_nothing_behind(trained_amint, dataset, tmp_path, mo
 
     monkeypatch.setattr(store, "save_file", disk_full)
     parent = tmp_path / "runs"
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StorageError, match="cannot write the pair pair: disk full"):
         save_pair(parent / "pair", trained, config, dataset, splits, result)
     assert not (parent / "pair").exists()
     assert list(parent.glob(".pair.*.tmp")) == []
@@ -388,7 +388,7 @@ def test_crash_during_overwrite_keeps_the_old_pair(trained_amint, dataset, tmp_p
     path = save_pair(tmp_path / "pair", trained, config, dataset, splits, result)
     before = {p.name: p.read_bytes() for p in path.iterdir()}
     monkeypatch.setattr(store, "save_file", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
-    with pytest.raises(OSError):
+    with pytest.raises(StorageError, match="disk full"):
         save_pair(path, trained, config, dataset, splits, result, overwrite=True)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pair"]

@@ -120,8 +120,10 @@ def run_training(start, arch_label, taps, mint_weight, members, external, epochs
                 records.append(event["record"])
                 yield f"**{stage}** — epoch {event['record']['epoch']} done", training_figure(records), gr.skip(), \
                     gr.skip(), session_pairs, gr.skip()
-            elif kind != "idle":
+            elif kind in ("done", "stopped", "error"):
                 outcome = event
+            if kind in ("idle", "step"):  # a yield point at least every 0.5 s: a cancel is noticed at once
+                yield (gr.skip(),) * 6
     finally:  # also when the request is cancelled or the visitor leaves: no worker, no partial folder is left
         _jobs.pop(key, None)
         job.close()
