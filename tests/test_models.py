@@ -1,6 +1,8 @@
 """Backbones of the four families, tap resolution from feature metadata, hook release, heads."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 
@@ -59,6 +61,41 @@ def test_capture_releases_hooks_even_on_error() -> None:
         model(torch.randn(1, 1, 28, 28))
     assert set(capture.outputs) == {"layer2", "layer3"}
     assert not model.layer2._forward_hooks and not model.layer3._forward_hooks
+
+
+def test_capture_ignores_forward_passes_of_other_threads() -> None:
+    model = BackboneSpec("resnet18", 1, 10, 28, timm_kwargs=TINY_TIMM["resnet"][1]).build().eval()
+    with torch.no_grad(), ActivationCapture(model, ["layer2"]) as capture:
+        other = threading.Thread(target=model, args=(torch.randn(1, 1, 28, 28),))
+        other.start()
+        other.join()
+        assert capture.outputs == {}  # another request's forward pass, not ours
+        model(torch.randn(1, 1, 28, 28))
+    assert set(capture.outputs) == {"layer2"}
+
+
+def test_concurrent_requests_on_one_model_get_their_own_maps() -> None:
+    model = AuditableModel(BackboneSpec("resnet18", 1, 10, 28, timm_kwargs=TINY_TIMM["resnet"][1]), "middle").eval()
+    inputs = [torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(i)) for i in range(8)]
+    with torch.no_grad():
+        expected = [model(x).mint_logits for x in inputs]
+    got: dict[int, list[torch.Tensor]] = {i: [] for i in range(8)}
+    start = threading.Barrier(8)
+
+    def request(i: int) -> None:
+        start.wait()
+        with torch.no_grad():
+            for _ in range(20):
+                got[i].append(model(inputs[i]).mint_logits)
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(8):
+        assert len(got[i]) == 20 and all(torch.allclose(g, expected[i], atol=1e-5) for g in got[i])
+    assert all(not module._forward_hooks for module in model.modules())
 
 
 def test_tokens_to_grid_drops_prefix_tokens() -> None:

@@ -1,6 +1,7 @@
 """Tap points ("entry", "middle", "output" or module names) and hook-based activation capture."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -72,7 +73,9 @@ class ActivationCapture:
     """Context manager recording the outputs of named modules; hooks are always removed.
 
     Usage: `with ActivationCapture(model, ["layer2"]) as cap: model(x); cap.outputs["layer2"]`.
-    Outputs keep their autograd graph (the aMINT loss back-propagates through them).
+    Outputs keep their autograd graph (the aMINT loss back-propagates through them). Only forward passes run
+    by the thread that entered are recorded: a model shared by concurrent requests fires every registered
+    hook in every thread, and another request's activations must never be read as this one's.
     """
 
     def __init__(self, model: nn.Module, module_names: Sequence[str]) -> None:
@@ -83,14 +86,18 @@ class ActivationCapture:
         self._targets = [(name, modules[name]) for name in module_names]
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self.outputs: dict[str, torch.Tensor] = {}
+        self._thread = threading.get_ident()
 
     def __enter__(self) -> ActivationCapture:
+        self._thread = threading.get_ident()
         for name, module in self._targets:
             self._handles.append(module.register_forward_hook(self._recorder(name)))
         return self
 
     def _recorder(self, name: str):
         def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+            if threading.get_ident() != self._thread:
+                return
             self.outputs[name] = output[0] if isinstance(output, tuple) else output
         return hook
 
