@@ -105,3 +105,26 @@ def test_committed_and_session_pairs_resolve(tmp_path, monkeypatch):
     mine = _fake_pair(tmp_path, "sessions", "key/amint-1", age_s=0)
     assert registry.resolve("p", root=tmp_path / "zoo") == committed
     assert registry.resolve(str(mine), root=tmp_path / "zoo") == mine
+
+
+def test_sweep_removes_abandoned_partial_uploads_and_expired_pairs(tmp_path, monkeypatch):
+    from amint_demo.ui import housekeeping
+
+    uploads, root = tmp_path / "gradio", tmp_path / "sessions"
+    (uploads / "3f2a").mkdir(parents=True)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
+    monkeypatch.setenv("AMINT_UPLOAD_STALE_S", "300")
+    monkeypatch.setenv("AMINT_SESSION_TTL_S", "3600")
+    monkeypatch.setattr(registry, "SESSION_ROOT", root)
+    stamp = time.time() - 600
+    abandoned, writing = uploads / "tmpab12cd", uploads / "tmpwriting"
+    complete = uploads / "3f2a" / "photo.png"  # a finished upload: Gradio's own cleanup owns it
+    for path in (abandoned, writing, complete):
+        path.write_bytes(b"\x89PNG" + b"\0" * 100)
+    os.utime(abandoned, (stamp, stamp))
+    os.utime(complete, (stamp, stamp))
+    expired, fresh = _fake_pair(root, "s", "expired", age_s=7200), _fake_pair(root, "s", "fresh", age_s=10)
+    removed = housekeeping.sweep()
+    assert sorted(removed) == sorted([abandoned, expired])
+    assert writing.exists() and complete.exists() and fresh.exists()
+    assert not abandoned.exists() and not expired.exists()

@@ -21,6 +21,7 @@ from amint_demo.ui.local_server import LocalApp
 WORKER_MARKER = "amint_demo.pairs.worker"
 LONG_TRAINING = ("from scratch", "MobileNetV3 (fast)", "middle", 1.0, 512, 512, 20, 1e-3, 32)
 SHORT_TRAINING = ("from scratch", "MobileNetV3 (fast)", "middle", 1.0, 128, 128, 1, 1e-3, 32)
+HOUSEKEEPING_ENV = {"AMINT_HOUSEKEEPING_S": "1", "AMINT_UPLOAD_STALE_S": "1"}  # sweep fast enough for a drill
 
 
 @dataclass
@@ -124,10 +125,15 @@ def disconnect_mid_upload(app: LocalApp, pair: str, image: str) -> DrillResult:
                       f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
                       f"Content-Length: {5 * 2**20}\r\n\r\n").encode() + head + b"\x89PNG" + b"\0" * 200_000)
         time.sleep(0.5)
-    time.sleep(2.0)
-    after = sorted(p for p in app.gradio_dir.rglob("*") if p.is_file()) if app.gradio_dir.is_dir() else []
-    new = [f"{p.name} ({p.stat().st_size} B)" for p in after if p not in before]
-    result.check(not new, f"no partial upload left in Gradio's cache (new files: {new})")
+
+    def leftovers() -> list[str]:
+        after = sorted(p for p in app.gradio_dir.rglob("*") if p.is_file()) if app.gradio_dir.is_dir() else []
+        return [f"{p.name} ({p.stat().st_size} B)" for p in after if p not in before]
+
+    # The drill's app sweeps every second and calls an upload abandoned after one (see HOUSEKEEPING_ENV).
+    wait_for(lambda: not leftovers(), 15)
+    new = leftovers()
+    result.check(not new, f"the partial upload is removed from Gradio's cache (left: {new})")
     _check_clean(result, app, pair, image)
     return result
 
@@ -185,7 +191,7 @@ def run_drills(workdir: Path, pair: str, image: str, names: list[str] | None = N
     results = []
     shared = [n for n in names if n in DRILLS]
     if shared:
-        with LocalApp(workdir / "app") as app:
+        with LocalApp(workdir / "app", env=HOUSEKEEPING_ENV) as app:
             results += [DRILLS[name](app, pair, image) for name in shared]
     if "failed-write" in names:
         with LocalApp(workdir / "limited", preexec_fn=limit_file_size(2**20)) as app:

@@ -1,0 +1,23 @@
+"""Fault drills on a real app process (amint_demo.ui.faultcheck): each breaks something on purpose and checks the
+app keeps serving, lists no half-written pair and leaves no temporary file."""
+from __future__ import annotations
+
+import pytest
+
+from amint_demo.ui import registry
+from amint_demo.ui.faultcheck import DRILLS, run_drills
+
+NAMES = list(DRILLS) + ["failed-write"]
+
+
+@pytest.fixture(scope="module")
+def drill_results(tmp_path_factory):
+    results = run_drills(tmp_path_factory.mktemp("drills"), registry.default_pair(), registry.examples()[0][0])
+    return dict(zip(NAMES, results))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fault_drill_passes(drill_results, name):
+    result = drill_results[name]
+    assert result.ok, "\n".join(result.notes)
+    assert result.notes and all(note.startswith("ok") for note in result.notes)
