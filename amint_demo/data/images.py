@@ -21,6 +21,10 @@ from amint_demo.errors import InvalidConfig, InvalidImage
 
 MAX_FILE_BYTES = 50 * 2**20
 MAX_PIXELS = 80_000_000
+# JPEGs larger than twice this on their shorter side are decoded at a reduced DCT scale (1/2 to 1/8) that keeps
+# at least this many pixels per side: a 60-megapixel photo then takes ~12 MB instead of ~180 MB, and the models
+# read at most a few hundred pixels anyway.
+JPEG_DRAFT_SIDE = 1024
 
 # Formats we decode (JPEG includes phones' multi-picture MPO files); everything else PIL
 # knows (EPS, PSD, ...) is refused as unsupported. AVIF only where Pillow was built with it.
@@ -147,6 +151,8 @@ def _open(data: bytes, name: str) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise _fail(name, f"its declared size is over the {MAX_PIXELS:,}-pixel limit") from exc
     except Exception as exc:  # a plugin choking on a damaged header
+        if "too large" in str(exc):  # Pillow's cap on text/ICC chunks (ImageFile.SAFEBLOCK)
+            raise _fail(name, "a metadata chunk inflates beyond Pillow's limit (a decompression bomb)") from exc
         raise _fail(name, f"corrupt image header ({type(exc).__name__})") from exc
 
 
@@ -154,6 +160,8 @@ def _decode(image: Image.Image, name: str) -> Image.Image:
     """Header-checked image -> fully decoded first frame, upright, in "RGB" or "L"."""
     _check_pixels(name, image.size)
     try:
+        if image.format == "JPEG" and min(image.size) > 2 * JPEG_DRAFT_SIDE:
+            image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))
         image.seek(0)  # animated GIF/APNG/WebP: the first frame
         image.load()
     except Exception as exc:  # truncated or corrupt pixel data, whatever the plugin raises
@@ -176,7 +184,8 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
     transparency over black (the background of Fashion-MNIST/MNIST), converts palette,
     CMYK and 1-bit images, and scales 16-bit/32-bit/float greyscale to 8 bits by the
     image's own maximum. Files over `MAX_FILE_BYTES` are refused before being read, images
-    over `MAX_PIXELS` before their pixels are decoded.
+    over `MAX_PIXELS` before their pixels are decoded; large JPEGs are decoded at a reduced scale
+    (`JPEG_DRAFT_SIDE`).
     """
     if isinstance(source, Image.Image):
         return _decode(source, "image")

@@ -1,0 +1,102 @@
+"""The bad-input corpus (tests/bad_inputs.py) through the library, in a fresh process with time and memory
+measured, and through the running app; plus the app's file routes refusing paths outside its folders."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from amint_demo.ui import registry
+from amint_demo.ui.local_server import LocalApp
+from tests.bad_inputs import MESSAGE, VERDICT, make_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS_PER_FILE = 5.0
+EXTRA_PEAK_MB = 250.0  # a 60-megapixel RGB photo decoded at full size alone would take 180 MB
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad-inputs")
+    return folder, make_corpus(folder)
+
+
+def test_corpus_is_broad(corpus):
+    _, entries = corpus
+    assert len(entries) >= 30
+    assert {e.expect for e in entries} == {VERDICT, MESSAGE}
+
+
+def test_library_gives_a_verdict_or_one_line_in_bounded_time_and_memory(corpus, tmp_path):
+    folder, entries = corpus
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "bad_inputs.py"), str(tmp_path / "c"), "--audit"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    results = report["results"]
+    assert [r["filename"] for r in results] == [e.filename for e in entries]
+    for r in results:
+        assert r["outcome"] == r["expect"], r
+        assert r["seconds"] < SECONDS_PER_FILE, r
+        if r["outcome"] == MESSAGE:
+            assert "\n" not in r["detail"] and len(r["detail"]) < 300 and r["detail"].startswith(r["filename"]), r
+    growth = max(r["peak_rss_mb"] for r in results) - report["baseline_peak_rss_mb"]
+    assert growth < EXTRA_PEAK_MB, [(r["filename"], r["peak_rss_mb"]) for r in results]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with LocalApp(tmp_path_factory.mktemp("hostile")) as served:
+        yield served
+
+
+def test_app_answers_every_bad_upload_and_keeps_serving(app, corpus):
+    from gradio_client import Client, handle_file
+
+    folder, entries = corpus
+    client = Client(app.url, verbose=False, download_files=False)
+    pair = registry.default_pair()
+    for entry in entries:
+        try:
+            label, *_ = client.predict(pair, handle_file(str(folder / entry.filename)), 0.5, api_name="/audit")
+            outcome, detail = VERDICT, label
+        except Exception as err:  # noqa: BLE001 - the message the visitor sees is what is checked
+            outcome, detail = MESSAGE, str(err)
+        assert outcome == entry.expect, (entry.filename, detail)
+        if outcome == VERDICT:
+            assert set(detail) >= {"label", "confidences"} and detail["label"] in ("member", "non-member")
+        else:
+            assert "\n" not in detail.strip() and (entry.filename in detail or "maximum file size" in detail), detail
+        assert app.process.poll() is None, app.log()
+    label, *_ = client.predict(pair, handle_file(registry.examples()[0][0]), 0.5, api_name="/audit")
+    assert label["label"] in ("member", "non-member")
+
+
+@pytest.mark.parametrize("route", [
+    "gradio_api/file=/etc/passwd", "gradio_api/file=/proc/self/environ", "gradio_api/file=../../../../etc/passwd",
+    "gradio_api/file=%2Fetc%2Fpasswd", "gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd", "file=/etc/passwd",
+    "gradio_api/file=/proc/self/cmdline", "static/../../../../etc/passwd", "gradio_api/file=~/.bashrc",
+])
+def test_app_serves_no_file_outside_its_folders(app, route):
+    try:
+        with urllib.request.urlopen(app.url + route, timeout=10) as response:
+            body = response.read(4096)
+            status = response.status
+    except urllib.error.HTTPError as err:
+        body, status = err.read(4096), err.code
+    assert status != 200 or (b"root:" not in body and b"PATH=" not in body and b"app.py" not in body), (route, status)
+
+
+def test_path_like_upload_names_stay_in_the_upload_folder(app, tmp_path):
+    import httpx
+
+    files = {"files": ("../../../../../tmp/amint-escape.png", b"\x89PNG\r\n\x1a\n", "image/png")}
+    response = httpx.post(app.url + "gradio_api/upload", files=files, timeout=10)
+    assert response.status_code == 200
+    (stored,) = response.json()
+    assert Path(stored).resolve().is_relative_to(app.gradio_dir.resolve()), stored
+    assert not Path("/tmp/amint-escape.png").exists()
