@@ -27,3 +27,17 @@ def test_committed_pair_loads_and_audits(path: Path) -> None:
     assert set(verdict.maps) == set(pair.manifest["taps"])
     metrics = pair.manifest["metrics"]["members_vs_test"]
     assert metrics["n_members"] == metrics["n_nonmembers"] > 0
+
+
+def test_upload_example_photos_are_real_photos_that_audit() -> None:
+    from PIL import Image
+
+    from amint_demo.ui import registry
+
+    photos = registry.upload_examples()
+    assert len(photos) >= 5
+    pair = load_pair(registry.resolve(registry.default_pair()), device="cpu")
+    for photo in photos:
+        with Image.open(photo) as image:
+            assert min(image.size) >= 200  # photos, not thumbnails of the dataset
+        assert 0.0 <= pair.audit([photo])[0].membership_probability <= 1.0
