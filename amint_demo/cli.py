@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, default=256, help="images per batch-throughput call")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=positive_int, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--json", help="also write the figures, with the machine they were measured on, to this file")
     return parser
 
 
@@ -277,7 +278,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(format_report(run_bench(load_pair(args.pair, device=args.device), args.repeats, args.batch_size)))
+    report = run_bench(load_pair(args.pair, device=args.device), args.repeats, args.batch_size)
+    print(format_report(report))
+    if args.json:
+        from amint_demo.machine import machine_info
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report | {"machine": machine_info()}, indent=1) + "\n")
     return 0
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -26,25 +25,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAIR = ROOT / "pretrained" / "fmnist-mobilenetv3-amint-middle"
 DEFAULT_IMAGE = ROOT / "assets" / "examples" / "example-01.png"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def machine() -> dict:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {"cpu_model": _cpu_model(), "processor": platform.processor(), "logical_cpus": os.cpu_count(),
-            "usable_cpus": usable, "platform": platform.platform(), "python": platform.python_version()}
 
 
 def _load() -> list[float]:
@@ -132,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     for what in ("pair", "image"):
         if not Path(getattr(args, what)).exists():
             parser.error(f"--{what} {getattr(args, what)}: no such file or folder")
+    from amint_demo.machine import machine_info
     from amint_demo.ui.registry import pair_value  # after argument checks: importing amint_demo loads torch
 
     pair, image = pair_value(Path(args.pair).resolve()), str(Path(args.image).resolve())
 
-    result = {"machine": machine(), "pair": pair, "image": image, "warmup": args.warmup,
+    result = {"machine": machine_info(), "pair": pair, "image": image, "warmup": args.warmup,
               "load_before": _load()}
     # the 1-minute load before we start anything: above ~0.5 someone else is using the CPUs
     result["other_load_present"] = result["load_before"][0] >= 0.5
@@ -144,8 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="amint-bench-") as tmp, ExitStack() as stack:
         try:  # the app is stopped when the stack closes, however the HTTP calls end
-            app = stack.enter_context(LocalApp(Path(tmp), timeout=args.start_timeout,
-                                               env={"GRADIO_TEMP_DIR": str(Path(tmp) / "gradio-cache")}))
+            app = stack.enter_context(LocalApp(Path(tmp), timeout=args.start_timeout))
         except RuntimeError as err:
             raise SystemExit(f"error: {err}") from None
         result["start_to_ready_s"] = round(app.start_seconds, 2)

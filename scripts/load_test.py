@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -32,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from amint_demo.ui import registry
-    from amint_demo.ui.loadcheck import SMALL_TRAINING, library_throughput, machine, run_load
+    from amint_demo.machine import machine_info
+    from amint_demo.ui.loadcheck import SMALL_TRAINING, library_throughput, run_load
     from amint_demo.ui.local_server import LocalApp
 
     torch.set_num_threads(1)
@@ -42,11 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as workdir, LocalApp(Path(workdir)) as app:
         result = run_load(app.url, pair, images, args.users, args.audits, None if args.no_training else SMALL_TRAINING)
         summary = result.summary()
-    summary |= {"machine": machine(), "pair": pair, "start_to_ready_s": round(app.start_seconds, 1),
+    summary |= {"machine": machine_info(), "pair": pair, "start_to_ready_s": round(app.start_seconds, 1),
                 "library_images_per_s": round(library, 1),
                 "app_over_library_throughput": round(summary["requests_per_s"] / library, 3),
-                "training_settings": None if args.no_training else list(SMALL_TRAINING),
-                "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+                "training_settings": None if args.no_training else list(SMALL_TRAINING)}
     lat = summary["latency"] or {}
     print(f"{summary['answered']}/{summary['requests']} audits answered, {summary['failed']} failed, "
           f"{summary['lost']} lost · {summary['requests_per_s']} req/s · p50 {lat.get('p50_ms')} ms · "

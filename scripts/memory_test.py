@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -25,14 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     from amint_demo.ui import registry
-    from amint_demo.ui.loadcheck import machine, run_memory
+    from amint_demo.machine import machine_info
+    from amint_demo.ui.loadcheck import run_memory
     from amint_demo.ui.local_server import LocalApp
 
     pair, images = registry.default_pair(), registry.examples()[0]
     with tempfile.TemporaryDirectory() as workdir, LocalApp(Path(workdir)) as app:
         result = run_memory(app.url, app.process.pid, pair, images, args.audits)
-    result |= {"machine": machine(), "pair": pair, "limit_mb": args.limit_mb,
-               "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    result |= {"machine": machine_info(), "pair": pair, "limit_mb": args.limit_mb}
     print(f"{result['audits']} audits in {result['seconds']} s: server RSS {result['rss_before_mb']} -> "
           f"{result['rss_after_mb']} MiB (growth {result['growth_mb']} MiB, limit {args.limit_mb}); "
           f"samples {result['rss_samples_mb']}")

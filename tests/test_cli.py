@@ -298,7 +298,7 @@ def test_unknown_command(capsys):
 
 # --------------------------------------------------------------------------- bench
 
-def test_bench_prints_the_three_ratios(tiny_pairs, capsys, monkeypatch):
+def test_bench_prints_the_three_ratios(tiny_pairs, capsys, monkeypatch, tmp_path):
     # The CLI times 10 training steps at batch 64 per side, over a minute on 2 CPU cores; the same code
     # path with 2 steps at batch 8 keeps this test fast. Everything else runs as a user would run it.
     from amint_demo import bench
@@ -307,7 +307,10 @@ def test_bench_prints_the_three_ratios(tiny_pairs, capsys, monkeypatch):
     monkeypatch.setattr(bench, "run_bench", lambda pair, repeats, batch_size: full(pair, repeats, batch_size,
                                                                                    train_batch=8, train_steps=2))
     assert main(["bench", "--pair", str(tiny_pairs["amint"]), "--repeats", "3", "--batch-size", "16",
-                 "--device", "cpu"]) == 0
+                 "--device", "cpu", "--json", str(tmp_path / "perf" / "bench.json")]) == 0
+    stored = json.loads((tmp_path / "perf" / "bench.json").read_text())
+    assert stored["batch_size"] == 16 and stored["audit_latency_ratio"] > 0
+    assert stored["machine"]["logical_cpus"] >= 1 and stored["machine"]["measured_at"]
     out = capsys.readouterr().out
     for key in ("audit_latency_ratio", "audit_throughput_ratio", "train_step_ratio"):
         match = re.search(rf"^{key}\s+(-?\d+(?:\.\d+)?)\s+\(target (<=|>=) [\d.]+: (met|MISSED)\)$", out, re.MULTILINE)

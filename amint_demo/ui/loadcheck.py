@@ -2,8 +2,6 @@
 scripts/memory_test.py and the test suite call these with different sizes)."""
 from __future__ import annotations
 
-import os
-import platform
 import random
 import statistics
 import threading
@@ -11,24 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 
 from amint_demo.ui import registry
-
-
-def machine() -> dict:
-    """What the figures were measured on."""
-    cpu = platform.processor() or "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.lower().startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu_model": cpu, "logical_cpus": os.cpu_count(), "usable_cpus": usable,
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 def latency_stats(seconds: list[float]) -> dict:

@@ -35,7 +35,7 @@ class LocalApp:
         self.session_dir, self.gradio_dir = self.workdir / "sessions", self.workdir / "gradio"
         self.env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_SERVER_PORT=str(self.port),
                         GRADIO_SERVER_NAME="127.0.0.1", AMINT_SESSION_DIR=str(self.session_dir),
-                        GRADIO_TEMP_DIR=str(self.gradio_dir), **(env or {}))
+                        GRADIO_TEMP_DIR=str(self.gradio_dir)) | (env or {})
         self.preexec_fn = preexec_fn
         self.log_file = self.workdir / "app.log"
         self.process: subprocess.Popen | None = None
