@@ -1,8 +1,17 @@
 """Results tables from pair manifests and evaluation results (the README's table, the app's summaries)."""
 from __future__ import annotations
 
+NO_TAP = "n/a"  # the loss baseline reads no layer: the same at every depth
+
 COLUMNS = ("pair", "method", "family", "tap", "balanced_accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr",
            "task_accuracy", "cost_of_auditability")
+
+
+def tap_label(manifest: dict) -> str:
+    """The tap depth a pair reads ("entry", "middle", "output", module names), or NO_TAP for the loss baseline."""
+    if manifest["method"] == "loss":
+        return NO_TAP
+    return manifest.get("tap_depth") or "+".join(manifest["taps"])
 
 
 def results_rows(manifests: dict[str, dict], results: dict[str, dict]) -> list[dict]:
@@ -18,7 +27,7 @@ def results_rows(manifests: dict[str, dict], results: dict[str, dict]) -> list[d
         head = result["members_vs_test"]
         reference = plain.get((m["backbone"]["arch"], m["dataset"]["fingerprint"], m["splits"]["member_sha256"]))
         rows.append({"pair": key.rstrip("/").split("/")[-1], "method": m["method"], "family": m["backbone"]["family"],
-                     "tap": "n/a" if m["method"] == "loss" else (m.get("tap_depth") or "+".join(m["taps"])),
+                     "tap": tap_label(m),
                      "balanced_accuracy": head["balanced_accuracy"],
                      "auc": head["auc"], "tpr_at_1pct_fpr": head["tpr_at_1pct_fpr"],
                      "tpr_at_01pct_fpr": head["tpr_at_01pct_fpr"], "task_accuracy": result["task_accuracy"],
@@ -41,7 +50,8 @@ DEPTH_ORDER = ("entry", "middle", "output")
 
 
 def depth_summary(manifests: dict[str, dict]) -> list[dict]:
-    """Stored metrics per family, method and tap depth (rows sorted by depth), for the depth explorer."""
+    """Stored metrics per family, method and tap depth (rows sorted by depth), for the depth explorer; the loss
+    baseline's tap is NO_TAP."""
     rows = []
     for key, m in manifests.items():
         metrics = m.get("metrics") or {}
@@ -49,8 +59,61 @@ def depth_summary(manifests: dict[str, dict]) -> list[dict]:
         if not head:
             continue
         rows.append({"pair": key, "family": m["backbone"]["family"], "method": m["method"],
-                     "tap": m.get("tap_depth") or "+".join(m["taps"]), "balanced_accuracy": head["balanced_accuracy"],
+                     "tap": tap_label(m), "balanced_accuracy": head["balanced_accuracy"],
                      "auc": head["auc"], "tpr_at_1pct_fpr": head["tpr_at_1pct_fpr"],
                      "task_accuracy": metrics.get("task_accuracy"), "roc_fpr": head["roc_fpr"], "roc_tpr": head["roc_tpr"]})
     rank = {name: i for i, name in enumerate(DEPTH_ORDER)}
     return sorted(rows, key=lambda r: (r["family"], r["method"], rank.get(r["tap"], len(rank)), r["tap"]))
+
+
+# The zoo's targets for the best aMINT pair of each family (measured on T against as many members).
+TARGETS = {"balanced_accuracy": 0.90, "auc": 0.95, "tpr_at_1pct_fpr": 0.50, "cost_of_auditability": -0.010}
+
+
+def headline_rows(rows: list[dict]) -> list[dict]:
+    """Per family, its best aMINT pair (by AUC) from `results_rows`, with the plain model's task accuracy and
+    which targets it meets."""
+    best = {}
+    for row in rows:
+        if row["method"] == "amint" and (row["family"] not in best or row["auc"] > best[row["family"]]["auc"]):
+            best[row["family"]] = row
+    headlines = []
+    for family, row in sorted(best.items()):
+        cost = row["cost_of_auditability"]
+        met = {key: (cost is not None and cost >= target) if key == "cost_of_auditability" else row[key] >= target
+               for key, target in TARGETS.items()}
+        headlines.append(row | {"plain_task_accuracy": None if cost is None else row["task_accuracy"] - cost,
+                                "targets_met": met})
+    return headlines
+
+
+def headline_table(headlines: list[dict]) -> str:
+    """Markdown: one line per family, each metric with ✓/✗ against its target."""
+    def mark(row: dict, key: str, text: str) -> str:
+        return f"{text} {'✓' if row['targets_met'][key] else '✗'}"
+
+    lines = ["| family | best aMINT pair | balanced acc. (≥ 0.90) | AUC (≥ 0.95) | TPR@1%FPR (≥ 0.50) | "
+             "task acc. / plain | cost (≥ −1.0 pt) |", "|---|---|---|---|---|---|---|"]
+    for r in headlines:
+        plain = "–" if r["plain_task_accuracy"] is None else f"{r['plain_task_accuracy']:.3f}"
+        cost = "–" if r["cost_of_auditability"] is None else f"{100 * r['cost_of_auditability']:+.1f} pt"
+        ba, auc, tpr = (f"{r[key]:.3f}" for key in ("balanced_accuracy", "auc", "tpr_at_1pct_fpr"))
+        lines.append(f"| {r['family']} | {r['pair']} | {mark(r, 'balanced_accuracy', ba)} | {mark(r, 'auc', auc)} | "
+                     f"{mark(r, 'tpr_at_1pct_fpr', tpr)} | {r['task_accuracy']:.3f} / {plain} | "
+                     f"{mark(r, 'cost_of_auditability', cost)} |")
+    return "\n".join(lines)
+
+
+def recipe_rows(manifests: dict[str, dict]) -> list[dict]:
+    """How each family's pairs were trained (architecture, timm arguments, epochs, split), one row per family."""
+    recipes = {}
+    for m in manifests.values():
+        config = m["train_config"]
+        if m["method"] not in ("amint", "loss"):
+            continue
+        recipes.setdefault(m["backbone"]["family"], {
+            "family": m["backbone"]["family"], "arch": config["arch"], "timm_kwargs": config["timm_kwargs"],
+            "parameters": m["backbone"]["parameters"], "epochs": config["epochs"], "lr": config["lr"],
+            "batch_size": config["batch_size"], "mint_weight": config["mint_weight"], "split": m["splits"]["sizes"],
+            "split_seed": m["splits"]["seed"], "device": (m.get("runtime") or {}).get("device")})
+    return [recipes[f] for f in sorted(recipes)]

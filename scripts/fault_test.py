@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -39,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {note}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                                         "drills": [r.__dict__ for r in results]}, indent=1))
+        from amint_demo.machine import machine_info
+
+        args.json.write_text(json.dumps({"machine": machine_info(), "drills": [r.__dict__ for r in results]}, indent=1))
     return 0 if all(r.ok for r in results) else 1
 
 

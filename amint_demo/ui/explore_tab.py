@@ -5,7 +5,7 @@ import gradio as gr
 
 from amint_demo.data import load_image
 from amint_demo.errors import AmintError
-from amint_demo.reporting import DEPTH_ORDER, depth_summary
+from amint_demo.reporting import DEPTH_ORDER, NO_TAP, depth_summary
 from amint_demo.ui import registry
 from amint_demo.ui.figures import depth_figure, roc_figure
 from amint_demo.ui.heatmap import overlay
@@ -37,7 +37,7 @@ def explore(family: str | None, method: str, image_path: str | None, session_pai
             image = load_image(image_path)
             lines = ["| tap depth | membership probability | verdict |", "|---|---|---|"]
             for depth in DEPTH_ORDER:
-                match = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] == depth]
+                match = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in (depth, NO_TAP)]
                 if not match:
                     lines.append(f"| {depth} | – (no {method} pair at this depth) | |")
                     continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from amint_demo.reporting import NO_TAP
+
 METRICS = (("balanced_accuracy", "balanced accuracy @0.5"), ("auc", "ROC AUC"), ("tpr_at_1pct_fpr", "TPR @ 1% FPR"))
 DEPTHS = ("entry", "middle", "output")
 
@@ -14,9 +16,13 @@ def depth_figure(rows: list[dict], family: str) -> go.Figure:
     methods = sorted({r["method"] for r in rows if r["family"] == family})
     for colour, method in enumerate(methods):
         points = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in DEPTHS]
+        flat = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] == NO_TAP]
         for col, (key, _) in enumerate(METRICS, start=1):
-            fig.add_trace(go.Scatter(x=[p["tap"] for p in points], y=[p[key] for p in points], mode="lines+markers",
-                                     name=method, legendgroup=method, showlegend=col == 1,
+            x, y = [p["tap"] for p in points], [p[key] for p in points]
+            if flat:  # reads no layer: one value drawn across every depth
+                x, y = list(DEPTHS), [flat[0][key]] * len(DEPTHS)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines" if flat else "lines+markers", name=method,
+                                     legendgroup=method, showlegend=col == 1, line_dash="dot" if flat else None,
                                      marker_color=f"hsl({colour * 85}, 65%, 45%)"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=list(DEPTHS), type="category")
     fig.update_yaxes(range=[0, 1.02])
@@ -32,7 +38,7 @@ def roc_figure(rows: list[dict], family: str) -> go.Figure:
             continue
         points = [(f, t) for f, t in zip(r["roc_fpr"], r["roc_tpr"]) if f > 0 and t > 0]
         fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines",
-                                 name=f"{r['method']} · {r['tap']} (AUC {r['auc']:.2f}, TPR@1% {r['tpr_at_1pct_fpr']:.2f})"))
+                                 name=f"{r['method'] if r['tap'] == NO_TAP else r['method'] + ' · ' + r['tap']} (AUC {r['auc']:.2f}, TPR@1% {r['tpr_at_1pct_fpr']:.2f})"))
     fig.add_trace(go.Scatter(x=[1e-4, 1], y=[1e-4, 1], mode="lines", name="chance", line=dict(dash="dot", color="grey")))
     fig.update_xaxes(type="log", title="false positive rate", range=[-4, 0.05], tickvals=[1e-4, 1e-3, 1e-2, 1e-1, 1],
                      ticktext=["0.01%", "0.1%", "1%", "10%", "100%"])
