@@ -122,6 +122,16 @@ def _machine(m: dict) -> str:
             f"{m.get('gpu') or 'no GPU'}, torch {m.get('torch')}, load {load[0]} at {m.get('measured_at')}")
 
 
+def _training_text(load: dict) -> str:
+    settings = load.get("training_settings")
+    if not settings:
+        return "No training session ran during this load."
+    start, arch, taps, weight, members, external, epochs, lr, batch = settings
+    outcome = load["training_outcome"].replace("*", "").split(".")[0]
+    return (f"The training session ({arch} {start}, {taps} taps, λ {weight:g}, {members} members + {external} "
+            f"external images, {epochs} epochs, batch {batch}) ended \"{outcome}\" after {load['training_s']:.0f} s.")
+
+
 def performance_block() -> str:
     bench, app, load, memory, faults, corpus = (_perf(n) for n in ("bench", "bench_app", "load", "memory", "faults",
                                                                     "bad_inputs"))
@@ -148,12 +158,13 @@ def performance_block() -> str:
         lines += [f"**Load** (`scripts/load_test.py`) · {_machine(load['machine'])}: {load['users']} users × "
                   f"{load['audits_per_user']} audits with one training session at the same time: "
                   f"**{load['answered']}/{load['requests']} answered**, {load['failed']} failed, {load['lost']} lost; "
-                  f"p50 **{lat['p50_ms']:.0f} ms**, p95 **{lat['p95_ms']:.0f} ms**, **{load['requests_per_s']:.1f} "
-                  f"requests/s**; the library's own batch audit in the same run: {load['library_images_per_s']:.0f} "
-                  f"img/s, so the app serves **{load['app_over_library_throughput']:.3f}×** the library's throughput "
-                  f"(HTTP, upload, queue and map rendering per single image). Training during the load: "
-                  f"{load['training_outcome'].split('**')[1] if '**' in load['training_outcome'] else load['training_outcome']} "
-                  f"in {load['training_s']:.0f} s.", ""]
+                  f"p50 **{lat['p50_ms']:.0f} ms**, p95 **{lat['p95_ms']:.0f} ms** (each user sends its next audit "
+                  f"as soon as the last is answered, so most of this is waiting in the queue), "
+                  f"**{load['requests_per_s']:.1f} requests/s**. The library's own batch audit in the same run "
+                  f"(gallery files decoded from disk, batches of 64, 1 thread): {load['library_images_per_s']:.0f} "
+                  f"img/s, so the app serves **{load['app_over_library_throughput']:.3f}×** the library's "
+                  f"throughput: each request is one image with HTTP, upload, queue and four map images to encode, "
+                  f"and the 20 clients run on the same CPUs. {_training_text(load)}", ""]
     if memory:
         lines += [f"**Memory** (`scripts/memory_test.py`) · {_machine(memory['machine'])}: {memory['audits']} "
                   f"consecutive audits after {memory['warmup']} warm-ups: server RSS {memory['rss_before_mb']:.0f} → "
