@@ -35,3 +35,12 @@ def tiny_pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("pairs")
     return {method: train_pair(tiny_config(method), root / method, allow_download=False)
             for method in ("amint", "loss", "passive", "gradient")}
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory):
+    """One app process (its own session and Gradio cache folders) shared by the load and hostile-input tests."""
+    from amint_demo.ui.local_server import LocalApp
+
+    with LocalApp(tmp_path_factory.mktemp("served")) as app:
+        yield app

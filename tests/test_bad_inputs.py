@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from amint_demo.ui import registry
-from amint_demo.ui.local_server import LocalApp
 from tests.bad_inputs import MESSAGE, VERDICT, make_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,17 +47,12 @@ def test_library_gives_a_verdict_or_one_line_in_bounded_time_and_memory(corpus, 
     assert growth < EXTRA_PEAK_MB, [(r["filename"], r["peak_rss_mb"]) for r in results]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with LocalApp(tmp_path_factory.mktemp("hostile")) as served:
-        yield served
 
-
-def test_app_answers_every_bad_upload_and_keeps_serving(app, corpus):
+def test_app_answers_every_bad_upload_and_keeps_serving(served_app, corpus):
     from gradio_client import Client, handle_file
 
     folder, entries = corpus
-    client = Client(app.url, verbose=False, download_files=False)
+    client = Client(served_app.url, verbose=False, download_files=False)
     pair = registry.default_pair()
     for entry in entries:
         try:
@@ -71,7 +65,7 @@ def test_app_answers_every_bad_upload_and_keeps_serving(app, corpus):
             assert set(detail) >= {"label", "confidences"} and detail["label"] in ("member", "non-member")
         else:
             assert "\n" not in detail.strip() and (entry.filename in detail or "maximum file size" in detail), detail
-        assert app.process.poll() is None, app.log()
+        assert served_app.process.poll() is None, served_app.log()
     label, *_ = client.predict(pair, handle_file(registry.examples()[0][0]), 0.5, api_name="/audit")
     assert label["label"] in ("member", "non-member")
 
@@ -81,9 +75,9 @@ def test_app_answers_every_bad_upload_and_keeps_serving(app, corpus):
     "gradio_api/file=%2Fetc%2Fpasswd", "gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd", "file=/etc/passwd",
     "gradio_api/file=/proc/self/cmdline", "static/../../../../etc/passwd", "gradio_api/file=~/.bashrc",
 ])
-def test_app_serves_no_file_outside_its_folders(app, route):
+def test_app_serves_no_file_outside_its_folders(served_app, route):
     try:
-        with urllib.request.urlopen(app.url + route, timeout=10) as response:
+        with urllib.request.urlopen(served_app.url + route, timeout=10) as response:
             body = response.read(4096)
             status = response.status
     except urllib.error.HTTPError as err:
@@ -91,12 +85,12 @@ def test_app_serves_no_file_outside_its_folders(app, route):
     assert status != 200 or (b"root:" not in body and b"PATH=" not in body and b"app.py" not in body), (route, status)
 
 
-def test_path_like_upload_names_stay_in_the_upload_folder(app, tmp_path):
+def test_path_like_upload_names_stay_in_the_upload_folder(served_app, tmp_path):
     import httpx
 
     files = {"files": ("../../../../../tmp/amint-escape.png", b"\x89PNG\r\n\x1a\n", "image/png")}
-    response = httpx.post(app.url + "gradio_api/upload", files=files, timeout=10)
+    response = httpx.post(served_app.url + "gradio_api/upload", files=files, timeout=10)
     assert response.status_code == 200
     (stored,) = response.json()
-    assert Path(stored).resolve().is_relative_to(app.gradio_dir.resolve()), stored
+    assert Path(stored).resolve().is_relative_to(served_app.gradio_dir.resolve()), stored
     assert not Path("/tmp/amint-escape.png").exists()
