@@ -41,3 +41,17 @@ def test_upload_example_photos_are_real_photos_that_audit() -> None:
         with Image.open(photo) as image:
             assert min(image.size) >= 200  # photos, not thumbnails of the dataset
         assert 0.0 <= pair.audit([photo])[0].membership_probability <= 1.0
+
+
+def test_every_family_has_the_full_set_of_methods_and_taps() -> None:
+    import json
+
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path in PAIRS:
+        manifest = json.loads((path / "manifest.json").read_text())
+        tap = "-" if manifest["method"] == "loss" else manifest["tap_depth"]
+        found.setdefault(manifest["backbone"]["family"], set()).add((manifest["method"], tap))
+    wanted = {("amint", "entry"), ("amint", "middle"), ("amint", "output"), ("passive", "middle"),
+              ("gradient", "middle"), ("loss", "-")}
+    assert len(found) >= 3
+    assert {family: wanted - have for family, have in found.items()} == {family: set() for family in found}
