@@ -5,18 +5,20 @@ Stands in for uploads with N images of the official train split that are in neit
 `focus_fraction` of each member batch from the uploads), and prints: wall time, uploads-vs-T AUC, members-vs-T
 metrics, and task accuracy before and after.
 
-Usage: python scripts/measure_finetune.py [PAIR] [--uploads 32] [--epochs 1] [--out runs/finetune]
+Usage: python scripts/measure_finetune.py [PAIR] [--uploads 32] [--epochs 1] [--out runs/finetune] [--json FILE]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
 from amint_demo import load_pair
 from amint_demo.data import ExtraMembers, load_dataset
+from amint_demo.machine import machine_info
 from amint_demo.methods import TrainConfig
 from amint_demo.pairs import train_pair
 
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="runs/finetune")
+    parser.add_argument("--json", type=Path, help="also write the report, with the machine, to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = load_pair(args.pair, device="cpu")
@@ -56,6 +59,9 @@ def main() -> None:
     verdicts = load_pair(path, device="cpu").audit_pixels(extra.images)
     report["uploads_flagged_at_0.5"] = sum(v.is_member for v in verdicts) / len(verdicts)
     print(json.dumps(report, indent=1))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report | {"machine": machine_info()}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
