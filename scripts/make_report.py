@@ -47,7 +47,12 @@ def load_manifests(root: Path) -> dict[str, dict]:
     broken = [f"{s.path.name}: {s.problem}" for s in summaries if s.problem]
     if broken:
         raise SystemExit("error: broken pairs: " + "; ".join(broken))
-    return {s.path.name: json.loads((s.path / "manifest.json").read_text()) for s in summaries}
+    manifests = {s.path.name: json.loads((s.path / "manifest.json").read_text()) for s in summaries}
+    unevaluated = sorted(name for name, m in manifests.items() if not m.get("metrics"))
+    if unevaluated:
+        raise SystemExit(f"error: pairs without stored metrics: {', '.join(unevaluated)}; run "
+                         f"`python -m amint_demo evaluate PAIR` on them first")
+    return manifests
 
 
 def _split_text(split: dict) -> str:
@@ -211,11 +216,15 @@ def main(argv: list[str] | None = None) -> int:
         manifests = load_manifests(args.pairs)
         RESULTS.mkdir(parents=True, exist_ok=True)
         figures = (render_figures(manifests) if args.figures
-                   else sorted(str(p.relative_to(ROOT)) for p in RESULTS.glob("*.png")))
+                   else sorted(str(p.relative_to(ROOT)) for p in RESULTS.glob("roc-*.png")))
         (RESULTS / "depth_summary.json").write_text(json.dumps(depth_data(manifests), indent=1) + "\n")
         text = replace_block(text, "results", results_block(manifests, figures))
     if args.performance:
-        text = replace_block(text, "performance", performance_block())
+        try:
+            text = replace_block(text, "performance", performance_block())
+        except (KeyError, TypeError, ValueError, IndexError) as err:  # a failed or older run's JSON
+            raise SystemExit(f"error: a file in {PERF.relative_to(ROOT)} lacks what the report needs "
+                             f"({type(err).__name__}: {err}); re-run scripts/measure_performance.sh") from None
     README.write_text(text)
     print(f"updated {README.relative_to(ROOT)}")
     return 0

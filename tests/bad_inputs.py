@@ -1,7 +1,7 @@
 """A corpus of broken, odd and hostile image uploads, made by code (nothing downloaded).
 
     .venv/bin/python tests/bad_inputs.py OUT_DIR            # write the corpus, print one line per file
-    .venv/bin/python tests/bad_inputs.py OUT_DIR --audit    # also audit each file with the default pair
+    .venv/bin/python tests/bad_inputs.py OUT_DIR --audit [--json FILE]   # also audit each file (default pair)
 
 Each entry says what a visitor must get: a verdict (the file is odd but an image) or a one-line message
 (the file is not a usable image). tests/test_bad_inputs.py runs it through the library (time and memory
@@ -243,7 +243,12 @@ def main(argv: list[str]) -> int:
         for entry in entries:
             print(f"{entry.expect:8} {entry.filename}  ({entry.why})")
         return 0
-    print(json.dumps(audit_corpus(folder, entries)))
+    report = audit_corpus(folder, entries)
+    print(json.dumps(report))
+    if "--json" in argv:
+        target = Path(argv[argv.index("--json") + 1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     return 0
 
 

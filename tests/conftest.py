@@ -10,6 +10,9 @@ import torch
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 torch.set_num_threads(1)  # tiny models, and app servers started by some tests share the 2 cores
 
+# The app's housekeeping thread would prune whatever SESSION_ROOT a test patched in; tests call its sweep
+# directly, and the fault drill turns it on for its own app.
+os.environ.setdefault("AMINT_HOUSEKEEPING_S", "0")
 from amint_demo.methods import TrainConfig  # noqa: E402
 from amint_demo.pairs import train_pair  # noqa: E402
 

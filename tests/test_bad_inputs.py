@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,9 +89,13 @@ def test_app_serves_no_file_outside_its_folders(served_app, route):
 def test_path_like_upload_names_stay_in_the_upload_folder(served_app, tmp_path):
     import httpx
 
-    files = {"files": ("../../../../../tmp/amint-escape.png", b"\x89PNG\r\n\x1a\n", "image/png")}
+    name = f"amint-escape-{uuid.uuid4().hex}.png"
+    files = {"files": (f"../../../../../tmp/{name}", b"\x89PNG\r\n\x1a\n", "image/png")}
     response = httpx.post(served_app.url + "gradio_api/upload", files=files, timeout=10)
     assert response.status_code == 200
     (stored,) = response.json()
     assert Path(stored).resolve().is_relative_to(served_app.gradio_dir.resolve()), stored
-    assert not Path("/tmp/amint-escape.png").exists()
+    assert Path(stored).name == name  # the name was kept, the path part dropped
+    assert not (Path("/tmp") / name).exists()
+    copies = list(served_app.workdir.parent.rglob(name))  # everywhere under this test session's folders
+    assert copies and all(p.resolve().is_relative_to(served_app.gradio_dir.resolve()) for p in copies), copies

@@ -113,18 +113,29 @@ def test_sweep_removes_abandoned_partial_uploads_and_expired_pairs(tmp_path, mon
     uploads, root = tmp_path / "gradio", tmp_path / "sessions"
     (uploads / "3f2a").mkdir(parents=True)
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
-    monkeypatch.setenv("AMINT_UPLOAD_STALE_S", "300")
     monkeypatch.setenv("AMINT_SESSION_TTL_S", "3600")
     monkeypatch.setattr(registry, "SESSION_ROOT", root)
     stamp = time.time() - 600
-    abandoned, writing = uploads / "tmpab12cd", uploads / "tmpwriting"
+    abandoned, writing, foreign = uploads / "tmpab12cd_x", uploads / "tmpwriting1", uploads / "tmp-notes.txt"
     complete = uploads / "3f2a" / "photo.png"  # a finished upload: Gradio's own cleanup owns it
-    for path in (abandoned, writing, complete):
+    for path in (abandoned, writing, foreign, complete):
         path.write_bytes(b"\x89PNG" + b"\0" * 100)
-    os.utime(abandoned, (stamp, stamp))
-    os.utime(complete, (stamp, stamp))
+    for path in (abandoned, foreign, complete):
+        os.utime(path, (stamp, stamp))
     expired, fresh = _fake_pair(root, "s", "expired", age_s=7200), _fake_pair(root, "s", "fresh", age_s=10)
-    removed = housekeeping.sweep()
+    removed = housekeeping.sweep(upload_stale_s=300)
     assert sorted(removed) == sorted([abandoned, expired])
-    assert writing.exists() and complete.exists() and fresh.exists()
+    assert writing.exists() and foreign.exists() and complete.exists() and fresh.exists()
     assert not abandoned.exists() and not expired.exists()
+
+
+def test_sweep_never_touches_the_shared_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from amint_demo.ui import housekeeping
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = tmp_path / "tmpab12cd_x"
+    old.write_bytes(b"x")
+    os.utime(old, (1, 1))
+    assert housekeeping.stale_partial_uploads(tmp_path, 300, time.time()) == []

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from amint_demo.errors import InvalidConfig, InvalidImage
 
@@ -156,11 +156,12 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise _fail(name, f"corrupt image header ({type(exc).__name__})") from exc
 
 
-def _decode(image: Image.Image, name: str) -> Image.Image:
-    """Header-checked image -> fully decoded first frame, upright, in "RGB" or "L"."""
+def _decode(image: Image.Image, name: str, reduce_jpeg: bool = False) -> Image.Image:
+    """Header-checked image -> fully decoded first frame, upright, in "RGB" or "L". `reduce_jpeg`: a large
+    JPEG (or MPO) we opened ourselves may be decoded at a reduced scale."""
     _check_pixels(name, image.size)
     try:
-        if image.format == "JPEG" and min(image.size) > 2 * JPEG_DRAFT_SIDE:
+        if reduce_jpeg and isinstance(image, JpegImagePlugin.JpegImageFile) and min(image.size) > 2 * JPEG_DRAFT_SIDE:
             image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))
         image.seek(0)  # animated GIF/APNG/WebP: the first frame
         image.load()
@@ -191,7 +192,7 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
         return _decode(source, "image")
     data, name = _read_source(source)
     with _open(data, name) as image:
-        return _decode(image, name)
+        return _decode(image, name, reduce_jpeg=True)
 
 
 def _square_box(width: int, height: int) -> tuple[int, int, int, int]:

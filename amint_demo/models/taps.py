@@ -86,7 +86,7 @@ class ActivationCapture:
         self._targets = [(name, modules[name]) for name in module_names]
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self.outputs: dict[str, torch.Tensor] = {}
-        self._thread = threading.get_ident()
+        self._thread: int | None = None  # set on entering
 
     def __enter__(self) -> ActivationCapture:
         self._thread = threading.get_ident()

@@ -46,8 +46,14 @@ class TrainingProcess:
     def __init__(self, config: TrainConfig, out: str | Path, extra: ExtraMembers | None = None,
                  threads: int = 1) -> None:
         self.out = Path(out).resolve()
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.job_dir = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.job.", dir=self.out.parent))
+        for attempt in range(3):  # a session sweep may remove the (empty) parent between the two calls
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.job_dir = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.job.", dir=self.out.parent))
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
         job = {"config": config.to_dict(), "out": str(self.out), "extra": None}
         if extra is not None:
             save_file({"images": extra.images.contiguous(), "labels": extra.labels.contiguous()},

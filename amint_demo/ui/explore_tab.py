@@ -36,12 +36,15 @@ def explore(family: str | None, method: str, image_path: str | None, session_pai
         try:
             image = load_image(image_path)
             lines = ["| tap depth | membership probability | verdict |", "|---|---|---|"]
+            verdicts = {}
             for depth in DEPTH_ORDER:
                 match = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in (depth, NO_TAP)]
                 if not match:
                     lines.append(f"| {depth} | – (no {method} pair at this depth) | |")
                     continue
-                verdict = registry.get_pair(match[0]["pair"]).audit([image])[0]
+                if match[0]["pair"] not in verdicts:  # the loss baseline is one pair for every depth
+                    verdicts[match[0]["pair"]] = registry.get_pair(match[0]["pair"]).audit([image])[0]
+                verdict = verdicts[match[0]["pair"]]
                 lines.append(f"| {depth} | {verdict.membership_probability:.1%} | {verdict.verdict} |")
                 maps += [(overlay(verdict.model_input, heat, 0.5), f"{depth} · {tap}") for tap, heat in verdict.maps.items()]
             table = "\n".join(lines)

@@ -70,7 +70,13 @@ def _audit_user(url: str, pair: str, images: list[str], n: int, seed: int, resul
     from gradio_client import Client, handle_file
 
     rng = random.Random(seed)
-    client = Client(url, verbose=False, download_files=False)
+    try:
+        client = Client(url, verbose=False, download_files=False)
+    except Exception as err:  # noqa: BLE001 - counted as this user's failures; the others still start
+        with lock:
+            result.failures += [f"could not connect: {err.__class__.__name__}: {err}"[:200]] * n
+        start.wait()
+        return
     start.wait()
     for _ in range(n):
         began = time.perf_counter()

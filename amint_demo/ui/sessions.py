@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from amint_demo.pairs import MANIFEST_FILE
 
 STRAY_GRACE_S = 3600.0
+_PRUNE_LOCK = threading.Lock()  # the housekeeping thread and a starting training may prune at once
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,13 @@ class StoredPair:
 
 
 def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes under `path`; files removed meanwhile count as 0."""
+    def size(file: Path) -> int:
+        try:
+            return file.stat().st_size if file.is_file() else 0
+        except OSError:
+            return 0
+    return size(path) if path.is_file() else sum(size(p) for p in path.rglob("*"))
 
 
 def stored_pairs(root: Path) -> list[StoredPair]:
@@ -73,9 +79,16 @@ def prune(root: Path, policy: SessionPolicy, now: float | None = None, reserve: 
     """Delete expired pairs, then the oldest until at most `max_pairs - reserve` remain within `max_bytes`;
     also stray temporary folders and orphaned zips past the grace period, and empty session folders.
     Returns the pair folders removed."""
+    with _PRUNE_LOCK:
+        try:
+            return _prune(root, policy, time.time() if now is None else now, reserve)
+        except FileNotFoundError:  # something vanished under us (a finished download, a closed job): next time
+            return []
+
+
+def _prune(root: Path, policy: SessionPolicy, now: float, reserve: int) -> list[Path]:
     if not root.is_dir():
         return []
-    now = time.time() if now is None else now
     removed = []
     kept = []
     for pair in stored_pairs(root):
@@ -90,7 +103,10 @@ def prune(root: Path, policy: SessionPolicy, now: float | None = None, reserve: 
         removed.append(oldest.folder)
     for session in (p for p in root.iterdir() if p.is_dir()):
         for entry in session.iterdir():
-            stale = now - entry.stat().st_mtime > STRAY_GRACE_S
+            try:
+                stale = now - entry.stat().st_mtime > STRAY_GRACE_S
+            except FileNotFoundError:  # removed meanwhile
+                continue
             orphan_zip = entry.suffix == ".zip" and not entry.with_suffix("").is_dir()
             if stale and (entry.name.startswith(".") or orphan_zip):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)

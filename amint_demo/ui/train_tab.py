@@ -13,7 +13,7 @@ import gradio as gr
 import torch
 
 from amint_demo.data import load_image
-from amint_demo.errors import AmintError, InvalidConfig
+from amint_demo.errors import AmintError, InvalidConfig, StorageError
 from amint_demo.methods import TrainConfig
 from amint_demo.pairs import extra_members_from_images, load_pair, zip_pair
 from amint_demo.pairs.worker import TrainingProcess
@@ -134,10 +134,13 @@ def run_training(start, arch_label, taps, mint_weight, members, external, epochs
         return
     path = Path(outcome["path"])
     session_pairs.append(str(path))
-    archive = zip_pair(path, path.with_suffix(".zip"))
+    try:
+        archive, note = str(zip_pair(path, path.with_suffix(".zip"))), ""
+    except StorageError as err:  # the pair is saved and usable; only its download is missing
+        archive, note = None, f" No download: {err}."
     choices = registry.choices(session_pairs)
-    yield ("**Done.** The new pair is selected in the pair list above.", training_figure(records),
-           result_text(path, start), str(archive), session_pairs, gr.Dropdown(choices=choices, value=str(path)))
+    yield (f"**Done.** The new pair is selected in the pair list above.{note}", training_figure(records),
+           result_text(path, start), archive, session_pairs, gr.Dropdown(choices=choices, value=str(path)))
 
 
 def result_text(path: Path, start: str) -> str:
