@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,15 +30,10 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _stats(seconds: list[float]) -> dict:
-    ms = sorted(1000 * s for s in seconds)
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(cuts[94], 1),
-            "mean_ms": round(statistics.fmean(ms), 1), "min_ms": round(ms[0], 1), "max_ms": round(ms[-1], 1)}
-
-
 def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict:
     from gradio_client import Client, handle_file
+
+    from amint_demo.ui.loadcheck import latency_stats
 
     t0 = time.perf_counter()
     client = Client(url, verbose=False, download_files=False)
@@ -55,7 +49,7 @@ def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict
         label, *_ = client.predict(pair, handle_file(image), 0.5, api_name="/audit")
         times.append(time.perf_counter() - t0)
     return {"client_connect_s": round(connect, 2), "first_call_ms": round(1000 * first, 1) if first else None,
-            "verdict": label["label"], **_stats(times)}
+            "verdict": label["label"], **latency_stats(times)}
 
 
 def bench_handler(pair: str, image: str, warmup: int, calls: int) -> dict:
@@ -64,6 +58,7 @@ def bench_handler(pair: str, image: str, warmup: int, calls: int) -> dict:
     threads = int(os.environ.get("AMINT_TORCH_THREADS", "1"))
     torch.set_num_threads(threads)  # as build_demo does
     from amint_demo.ui import audit_tab
+    from amint_demo.ui.loadcheck import latency_stats
 
     t0 = time.perf_counter()
     audit_tab.audit(pair, image, 0.5)  # loads the pair (cached afterwards)
@@ -75,7 +70,7 @@ def bench_handler(pair: str, image: str, warmup: int, calls: int) -> dict:
         t0 = time.perf_counter()
         audit_tab.audit(pair, image, 0.5)
         times.append(time.perf_counter() - t0)
-    return {"torch_threads": threads, "first_call_incl_pair_load_ms": round(1000 * first, 1), **_stats(times)}
+    return {"torch_threads": threads, "first_call_incl_pair_load_ms": round(1000 * first, 1), **latency_stats(times)}
 
 
 def report(result: dict) -> str:

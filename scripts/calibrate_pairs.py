@@ -9,10 +9,10 @@ import json
 
 import torch
 
-from amint_demo.data import calibration_draw, load_dataset
+from amint_demo.data import load_dataset
 from amint_demo.evaluation import evaluate
 from amint_demo.methods import TrainConfig, TrainedModel
-from amint_demo.methods.calibration import calibrate
+from amint_demo.methods.calibration import calibrate_on_unused
 from amint_demo.pairs import load_pair, save_pair
 
 
@@ -30,10 +30,12 @@ def main() -> None:
         config = TrainConfig.from_dict(manifest["train_config"]).replace(calibration_size=args.size)
         base = load_dataset(manifest["dataset"]["name"], allow_download=False)
         dataset, splits, extra = pair.rebuild_splits(base)
-        members, unused = calibration_draw(splits, len(dataset.train_labels), config.calibration_size, config.seed)
-        history = dict(manifest["history"])
-        history["calibration"] = [calibrate(pair.model, pair.detector, dataset, members, unused, pair.device,
-                                            config.batch_size * 4)]
+        record = calibrate_on_unused(pair.model, pair.detector, dataset, splits, config.calibration_size, config.seed,
+                                     pair.device, config.batch_size * 4)
+        if record is None:
+            print(f"{path}: no unused train image to calibrate on, skipped")
+            continue
+        history = dict(manifest["history"]) | {"calibration": [record]}
         head_members = pair.head_members(splits)
         result = evaluate(pair.model, pair.detector, dataset, splits, head_members, pair.device, None,
                           seed=config.seed, extra=extra)

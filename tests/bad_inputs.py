@@ -24,6 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+if __package__ in (None, ""):  # run as a script: the repository root makes `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.imagegen import encoded, noise, png_chunk, png_declaring  # noqa: E402
+
 VERDICT, MESSAGE = "verdict", "message"
 
 
@@ -34,29 +38,6 @@ class BadInput:
     why: str
 
 
-def _noise(width: int, height: int, mode: str = "RGB", seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    channels = {"RGB": 3, "L": 1, "RGBA": 4, "LA": 2, "CMYK": 4}[mode]
-    pixels = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
-    return Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode)
-
-
-def _encode(image: Image.Image, fmt: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def _png_declaring(width: int, height: int) -> bytes:
-    """A valid-looking PNG header declaring a huge size, with a few bytes of pixel data (a decompression bomb)."""
-    header = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-    return b"\x89PNG\r\n\x1a\n" + header + _png_chunk(b"IDAT", zlib.compress(b"\0" * 1024)) + _png_chunk(b"IEND", b"")
-
-
 def _gif_declaring(width: int, height: int) -> bytes:
     screen = struct.pack("<HHBBB", width, height, 0, 0, 0)
     image = b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)
@@ -65,7 +46,7 @@ def _gif_declaring(width: int, height: int) -> bytes:
 
 def _jpeg_declaring(width: int, height: int) -> bytes:
     """A real JPEG whose frame header (SOF0) is rewritten to declare another size."""
-    data = bytearray(_encode(Image.new("L", (8, 8), 128), "JPEG"))
+    data = bytearray(encoded(Image.new("L", (8, 8), 128), "JPEG"))
     sof = data.index(b"\xff\xc0")
     data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
@@ -73,15 +54,15 @@ def _jpeg_declaring(width: int, height: int) -> bytes:
 
 def _png_text_bomb() -> bytes:
     """A 1×1 PNG carrying a zTXt chunk that inflates to 64 MiB (Pillow caps text chunks)."""
-    image = _encode(Image.new("L", (1, 1)), "PNG")
-    bomb = _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * (64 * 2**20), 9))
+    image = encoded(Image.new("L", (1, 1)), "PNG")
+    bomb = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * (64 * 2**20), 9))
     return image[:33] + bomb + image[33:]
 
 
 def _exif_rotated() -> bytes:
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to display", as phones write it
-    return _encode(_noise(60, 30), "JPEG", exif=exif)
+    return encoded(noise(60, 30), "JPEG", exif=exif)
 
 
 def _bad_exif() -> bytes:
@@ -92,24 +73,24 @@ def _bad_exif() -> bytes:
 
 
 def _palette_transparency() -> bytes:
-    image = _noise(32, 32).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
-    return _encode(image, "PNG", transparency=0)
+    image = noise(32, 32).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    return encoded(image, "PNG", transparency=0)
 
 
 def _animated_gif(frames: int) -> bytes:
     images = [Image.new("RGB", (32, 32), (i * 7 % 256, 80, 160)) for i in range(frames)]
-    return _encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=20, loop=0)
+    return encoded(images[0], "GIF", save_all=True, append_images=images[1:], duration=20, loop=0)
 
 
 def _sixteen_bit() -> bytes:
     values = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16)
-    return _encode(Image.fromarray(values), "PNG")
+    return encoded(Image.fromarray(values), "PNG")
 
 
 def _float_tiff() -> bytes:
     values = np.linspace(-1.0, 1e6, 32 * 32, dtype=np.float32).reshape(32, 32)
     values[0, 0] = np.nan
-    return _encode(Image.fromarray(values), "TIFF")
+    return encoded(Image.fromarray(values), "TIFF")
 
 
 def _photo(width: int, height: int) -> bytes:
@@ -118,7 +99,7 @@ def _photo(width: int, height: int) -> bytes:
     y = np.linspace(0, 255, height // 8, dtype=np.float32)[:, None]
     small = np.stack([np.broadcast_to(x, (height // 8, width // 8)), np.broadcast_to(y, (height // 8, width // 8)),
                       (x + y) / 2], -1).astype(np.uint8)
-    return _encode(Image.fromarray(small, "RGB").resize((width, height), Image.Resampling.BILINEAR), "JPEG", quality=60)
+    return encoded(Image.fromarray(small, "RGB").resize((width, height), Image.Resampling.BILINEAR), "JPEG", quality=60)
 
 
 def _zip() -> bytes:
@@ -138,7 +119,7 @@ def _truncated(data: bytes, keep: float) -> bytes:
 
 
 def _damaged_ihdr() -> bytes:
-    data = bytearray(_encode(_noise(16, 16), "PNG"))
+    data = bytearray(encoded(noise(16, 16), "PNG"))
     data[16:24] = b"\xff" * 8  # width and height fields overwritten
     return bytes(data)
 
@@ -157,39 +138,39 @@ _CORPUS: list[tuple[str, str, str, Callable[[], bytes]]] = [
     ("checkpoint.jpg", MESSAGE, "a PyTorch checkpoint (ZIP of pickles) as an image", _zip),
     ("weights.png", MESSAGE, "a safetensors file uploaded as an image", _safetensors),
     ("random-bytes.png", MESSAGE, "random bytes", lambda: np.random.default_rng(1).bytes(4096)),
-    ("truncated.png", MESSAGE, "PNG cut at 60%", lambda: _truncated(_encode(_noise(64, 64), "PNG"), 0.6)),
-    ("truncated.jpg", MESSAGE, "JPEG cut at 50%", lambda: _truncated(_encode(_noise(64, 64), "JPEG"), 0.5)),
+    ("truncated.png", MESSAGE, "PNG cut at 60%", lambda: _truncated(encoded(noise(64, 64), "PNG"), 0.6)),
+    ("truncated.jpg", MESSAGE, "JPEG cut at 50%", lambda: _truncated(encoded(noise(64, 64), "JPEG"), 0.5)),
     ("header-only.png", MESSAGE, "PNG signature only", lambda: b"\x89PNG\r\n\x1a\n"),
     ("damaged-header.png", MESSAGE, "PNG whose size fields are garbage", _damaged_ihdr),
-    ("bomb-png-100kx100k.png", MESSAGE, "PNG declaring 10 gigapixels in ~100 bytes", lambda: _png_declaring(100_000, 100_000)),
+    ("bomb-png-100kx100k.png", MESSAGE, "PNG declaring 10 gigapixels in ~100 bytes", lambda: png_declaring(100_000, 100_000)),
     ("bomb-gif-65kx65k.gif", MESSAGE, "GIF declaring 4 gigapixels", lambda: _gif_declaring(65_535, 65_535)),
     ("bomb-jpeg-65kx65k.jpg", MESSAGE, "JPEG declaring 4 gigapixels", lambda: _jpeg_declaring(65_000, 65_000)),
     ("bomb-png-text.png", MESSAGE, "PNG with a text chunk inflating to 64 MiB", _png_text_bomb),
     ("oversized-60MB.png", MESSAGE, "a 60 MB upload (over the upload and decoder limits)",
-     lambda: _encode(Image.new("L", (8, 8)), "PNG") + b"\0" * (60 * 2**20)),
+     lambda: encoded(Image.new("L", (8, 8)), "PNG") + b"\0" * (60 * 2**20)),
     ("sixteen-bit.png", VERDICT, "16-bit greyscale PNG", _sixteen_bit),
     ("float-with-nan.tiff", VERDICT, "32-bit float TIFF with NaN and negatives", _float_tiff),
-    ("cmyk.jpg", VERDICT, "CMYK JPEG (print workflows)", lambda: _encode(_noise(48, 48, "CMYK"), "JPEG")),
+    ("cmyk.jpg", VERDICT, "CMYK JPEG (print workflows)", lambda: encoded(noise(48, 48, "CMYK"), "JPEG")),
     ("palette-transparency.png", VERDICT, "palette PNG with a transparent colour", _palette_transparency),
-    ("rgba.png", VERDICT, "RGBA PNG", lambda: _encode(_noise(40, 40, "RGBA"), "PNG")),
-    ("grey-alpha.png", VERDICT, "greyscale with alpha", lambda: _encode(_noise(40, 40, "LA"), "PNG")),
-    ("one-bit.bmp", VERDICT, "1-bit BMP", lambda: _encode(_noise(40, 40, "L").convert("1"), "BMP")),
+    ("rgba.png", VERDICT, "RGBA PNG", lambda: encoded(noise(40, 40, "RGBA"), "PNG")),
+    ("grey-alpha.png", VERDICT, "greyscale with alpha", lambda: encoded(noise(40, 40, "LA"), "PNG")),
+    ("one-bit.bmp", VERDICT, "1-bit BMP", lambda: encoded(noise(40, 40, "L").convert("1"), "BMP")),
     ("animated.gif", VERDICT, "animated GIF (first frame is audited)", lambda: _animated_gif(5)),
     ("animated-500-frames.gif", VERDICT, "GIF with 500 frames", lambda: _animated_gif(500)),
-    ("animated.webp", VERDICT, "animated WebP", lambda: _encode(Image.new("RGB", (32, 32), 9), "WEBP", save_all=True,
+    ("animated.webp", VERDICT, "animated WebP", lambda: encoded(Image.new("RGB", (32, 32), 9), "WEBP", save_all=True,
                                                                  append_images=[Image.new("RGB", (32, 32), 200)])),
     ("exif-rotated.jpg", VERDICT, "phone photo with EXIF orientation 6", _exif_rotated),
     ("garbled-exif.jpg", VERDICT, "JPEG whose EXIF block is garbage", _bad_exif),
-    ("progressive.jpg", VERDICT, "progressive JPEG", lambda: _encode(_noise(64, 64), "JPEG", progressive=True)),
-    ("png-named.jpg", VERDICT, "PNG with a .jpg name", lambda: _encode(_noise(30, 30), "PNG")),
-    ("wide-10000x1.png", VERDICT, "extreme aspect ratio 10000:1", lambda: _encode(_noise(10_000, 1), "PNG")),
-    ("tall-1x10000.png", VERDICT, "extreme aspect ratio 1:10000", lambda: _encode(_noise(1, 10_000), "PNG")),
-    ("one-pixel.png", VERDICT, "1×1 image", lambda: _encode(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG")),
+    ("progressive.jpg", VERDICT, "progressive JPEG", lambda: encoded(noise(64, 64), "JPEG", progressive=True)),
+    ("png-named.jpg", VERDICT, "PNG with a .jpg name", lambda: encoded(noise(30, 30), "PNG")),
+    ("wide-10000x1.png", VERDICT, "extreme aspect ratio 10000:1", lambda: encoded(noise(10_000, 1), "PNG")),
+    ("tall-1x10000.png", VERDICT, "extreme aspect ratio 1:10000", lambda: encoded(noise(1, 10_000), "PNG")),
+    ("one-pixel.png", VERDICT, "1×1 image", lambda: encoded(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG")),
     ("photo-60-megapixel.jpg", VERDICT, "60-megapixel camera photo (8964×6716)", lambda: _photo(8964, 6716)),
-    (LONG_NAME, VERDICT, "a 204-character file name", lambda: _encode(_noise(28, 28, "L"), "PNG")),
-    ("..%2F..%2Fetc%2Fpasswd.png", VERDICT, "a path-like file name", lambda: _encode(_noise(28, 28, "L"), "PNG")),
+    (LONG_NAME, VERDICT, "a 204-character file name", lambda: encoded(noise(28, 28, "L"), "PNG")),
+    ("..%2F..%2Fetc%2Fpasswd.png", VERDICT, "a path-like file name", lambda: encoded(noise(28, 28, "L"), "PNG")),
     ("名前 with spaces; rm -rf ~.png", VERDICT, "spaces, shell characters and non-ASCII",
-     lambda: _encode(_noise(28, 28, "L"), "PNG")),
+     lambda: encoded(noise(28, 28, "L"), "PNG")),
 ]
 
 
@@ -253,5 +234,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main(sys.argv[1:]))

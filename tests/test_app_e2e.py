@@ -24,6 +24,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from amint_demo.ui.local_server import LocalApp
+from tests.imagegen import noise, png_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIR = "fmnist-mobilenetv3-amint-middle"  # committed pairs are named by folder on the page and in the API
@@ -42,7 +43,7 @@ SCRATCH = "from scratch"
 @contextmanager
 def _serving(root: Path, cwd: Path = ROOT) -> Iterator[LocalApp]:
     """The app on a free port (session folder and Gradio cache under `root`); fails the test if it does not serve."""
-    env = LIMITS | {"GRADIO_TEMP_DIR": str(root / "gradio-cache"), "PYTHONUNBUFFERED": "1"}
+    env = LIMITS | {"PYTHONUNBUFFERED": "1"}
     with ExitStack() as stack:
         try:
             app = stack.enter_context(LocalApp(root, cwd=cwd, timeout=START_TIMEOUT_S, env=env))
@@ -106,10 +107,6 @@ def _error(call) -> str:
     return message
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
 def _bomb_png(path: Path, side: int = 20000) -> str:
     """A valid 1-bit PNG of side² pixels (400 MP for 20000) whose file is tens of KB: a decompression bomb.
     Written directly (as PIL's Image.new("1", (20000, 20000)).save would, without the 50 MB in memory)."""
@@ -117,15 +114,9 @@ def _bomb_png(path: Path, side: int = 20000) -> str:
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat)
-                     + _png_chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat)
+                     + png_chunk(b"IEND", b""))
     return str(path)
-
-
-def _noise(width: int, height: int, mode: str = "RGB", seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    shape = (height, width, 3) if mode == "RGB" else (height, width)
-    return Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode=mode)
 
 
 def _save(image: Image.Image, path: Path, **params) -> str:
@@ -223,7 +214,7 @@ def _empty_png(d: Path) -> str:
 
 def _truncated_png(d: Path) -> str:
     buffer = io.BytesIO()
-    _noise(64, 64).save(buffer, "PNG")
+    noise(64, 64).save(buffer, "PNG")
     data = buffer.getvalue()
     (d / "cut.png").write_bytes(data[: len(data) // 2])
     return str(d / "cut.png")
@@ -280,7 +271,7 @@ def test_audit_of_a_pair_that_is_not_offered_is_refused(client, files):
 # --------------------------------------------------------------------------- odd but legal images
 
 def _animated_gif(d: Path) -> str:
-    frames = [_noise(32, 32, "RGB", seed).convert("P") for seed in range(3)]
+    frames = [noise(32, 32, "RGB", seed).convert("P") for seed in range(3)]
     path = d / "animated.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     with Image.open(path) as check:
@@ -289,7 +280,7 @@ def _animated_gif(d: Path) -> str:
 
 
 def _cmyk_jpeg(d: Path) -> str:
-    path = _save(_noise(50, 40).convert("CMYK"), d / "cmyk.jpg", quality=90)
+    path = _save(noise(50, 40).convert("CMYK"), d / "cmyk.jpg", quality=90)
     with Image.open(path) as check:
         assert check.mode == "CMYK"
     return path
@@ -304,7 +295,7 @@ def _grey16_png(d: Path) -> str:
 
 
 def _rgba_png(d: Path) -> str:
-    image = _noise(40, 30).convert("RGBA")
+    image = noise(40, 30).convert("RGBA")
     alpha = np.zeros((30, 40), dtype=np.uint8)
     alpha[:, :20] = 255
     image.putalpha(Image.fromarray(alpha, "L"))

@@ -12,6 +12,7 @@ from PIL import Image
 from amint_demo.data import load_dataset
 from amint_demo.errors import InvalidImage
 from amint_demo.pairs import load_pair
+from tests.imagegen import encoded, noise
 
 
 @pytest.fixture(scope="module")
@@ -19,22 +20,10 @@ def pair(tiny_pairs):
     return load_pair(tiny_pairs["amint"], device="cpu")
 
 
-def _noise(width: int, height: int, mode: str = "RGB", seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    shape = (height, width, 3) if mode == "RGB" else (height, width)
-    return Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode=mode)
-
-
-def _encoded(image: Image.Image, fmt: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
-
-
 # --------------------------------------------------------------------------- odd but legal images
 
 def _rgba(tmp_path: Path):
-    image = _noise(40, 30, "RGB").convert("RGBA")
+    image = noise(40, 30, "RGB").convert("RGBA")
     alpha = np.zeros((30, 40), dtype=np.uint8)
     alpha[:, :20] = 255
     image.putalpha(Image.fromarray(alpha, "L"))
@@ -42,7 +31,7 @@ def _rgba(tmp_path: Path):
 
 
 def _palette_transparency(tmp_path: Path):
-    image = _noise(32, 32, "RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    image = noise(32, 32, "RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
     path = tmp_path / "palette.png"
     image.save(path, transparency=0)
     assert Image.open(path).mode == "P" and "transparency" in Image.open(path).info
@@ -63,7 +52,7 @@ def _sixteen_bit_png_file(tmp_path: Path):
 
 
 def _cmyk_jpeg(tmp_path: Path):
-    data = _encoded(_noise(50, 40, "RGB").convert("CMYK"), "JPEG", quality=90)
+    data = encoded(noise(50, 40, "RGB").convert("CMYK"), "JPEG", quality=90)
     assert Image.open(io.BytesIO(data)).mode == "CMYK"
     return data
 
@@ -73,7 +62,7 @@ def _one_pixel(tmp_path: Path):
 
 
 def _huge(tmp_path: Path):
-    return _noise(3000, 2000, "RGB")
+    return noise(3000, 2000, "RGB")
 
 
 def _float(tmp_path: Path):
@@ -157,7 +146,7 @@ def test_all_odd_images_in_one_batch(pair, tmp_path):
 
 
 def test_sources_as_pil_path_and_bytes_agree(pair, tmp_path):
-    image = _noise(28, 28, "L", seed=3)
+    image = noise(28, 28, "L", seed=3)
     path = tmp_path / "grey.png"
     image.save(path)
     from_pil, from_path, from_bytes = pair.audit([image, path, path.read_bytes()])
@@ -210,14 +199,14 @@ def _text_as_png(tmp_path: Path) -> Path:
 
 
 def _truncated_png(tmp_path: Path) -> Path:
-    data = _encoded(_noise(64, 64, "RGB"), "PNG")
+    data = encoded(noise(64, 64, "RGB"), "PNG")
     path = tmp_path / "truncated.png"
     path.write_bytes(data[: len(data) // 2])
     return path
 
 
 def _truncated_jpeg(tmp_path: Path) -> Path:
-    data = _encoded(_noise(64, 64, "RGB"), "JPEG", quality=90)
+    data = encoded(noise(64, 64, "RGB"), "JPEG", quality=90)
     path = tmp_path / "truncated.jpg"
     path.write_bytes(data[: len(data) // 2])
     return path
@@ -263,7 +252,7 @@ def test_bad_file_is_refused_in_one_line(pair, tmp_path, kind, as_bytes):
 
 def test_one_bad_file_in_a_batch_refuses_the_batch(pair, tmp_path):
     with pytest.raises(InvalidImage, match="truncated.jpg"):
-        pair.audit([_noise(28, 28, "L"), _truncated_jpeg(tmp_path)])
+        pair.audit([noise(28, 28, "L"), _truncated_jpeg(tmp_path)])
 
 
 # --------------------------------------------------------------------------- batches

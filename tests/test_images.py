@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +13,7 @@ from PIL import Image
 from amint_demo.data import images
 from amint_demo.data.images import load_image, to_model_input
 from amint_demo.errors import InvalidImage
-
-
-def _noise(size: tuple[int, int], mode: str = "RGB", seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
-    return Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode=mode)
-
-
-def _png_with_declared_size(path: Path, width: int, height: int) -> Path:
-    """A tiny, valid-looking PNG whose header declares width x height 1-bit pixels."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-                     + chunk(b"IEND", b""))
-    return path
+from tests.imagegen import noise, png_declaring
 
 
 def _refusal(source) -> str:
@@ -129,7 +112,7 @@ def test_large_legal_photo(tmp_path):
 
 def test_bytes_and_pil_inputs(tmp_path):
     path = tmp_path / "noise.png"
-    _noise((30, 20)).save(path)
+    noise(30, 20).save(path)
     from_bytes = load_image(path.read_bytes())
     from_pil = load_image(Image.open(path))
     assert np.array_equal(np.asarray(from_bytes), np.asarray(from_pil))
@@ -178,21 +161,22 @@ def test_text_zip_svg_and_model_files(tmp_path):
 def test_truncated_png_and_jpeg(tmp_path):
     for name in ("cut.png", "cut.jpg"):
         path = tmp_path / name
-        _noise((64, 64)).save(path)
+        noise(64, 64).save(path)
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
         assert "truncated or corrupt" in _refusal(path)
 
 
 def test_decompression_bomb_is_refused_from_its_header(tmp_path):
-    bomb = _png_with_declared_size(tmp_path / "bomb.png", 100_000, 100_000)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_declaring(100_000, 100_000))
     assert bomb.stat().st_size < 200
     assert "pixel limit" in _refusal(bomb)
 
 
 def test_pixel_limit(tmp_path, monkeypatch):
     path = tmp_path / "small.png"
-    _noise((20, 10)).save(path)
+    noise(20, 10).save(path)
     monkeypatch.setattr(images, "MAX_PIXELS", 199)
     assert "20x10 pixels is over the 199-pixel limit" in _refusal(path)
     monkeypatch.setattr(images, "MAX_PIXELS", 200)
@@ -201,7 +185,7 @@ def test_pixel_limit(tmp_path, monkeypatch):
 
 def test_file_size_limit_is_checked_before_reading(tmp_path, monkeypatch):
     path = tmp_path / "heavy.png"
-    _noise((64, 64)).save(path)
+    noise(64, 64).save(path)
     monkeypatch.setattr(images, "MAX_FILE_BYTES", 1000)
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read a file over the limit"))
     assert "over the" in _refusal(path)
@@ -209,6 +193,6 @@ def test_file_size_limit_is_checked_before_reading(tmp_path, monkeypatch):
 
 def test_damaged_header(tmp_path):
     path = tmp_path / "head.png"
-    _noise((64, 64)).save(path)
+    noise(64, 64).save(path)
     path.write_bytes(path.read_bytes()[:30])
     assert "damaged image" in _refusal(path)

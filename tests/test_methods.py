@@ -1,8 +1,11 @@
 """Every method trains and its loss falls; training is reproducible; aMINT actually learns membership."""
 from __future__ import annotations
 
+import json
+import math
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +13,7 @@ from amint_demo.data import load_dataset, make_splits
 from amint_demo.errors import InvalidConfig
 from amint_demo.evaluation import evaluate
 from amint_demo.methods import TrainCallbacks, TrainConfig, TrainingStopped, train
+from amint_demo.methods.calibration import balanced_threshold
 from amint_demo.methods.detectors import per_sample_filter_gradients
 from tests.conftest import tiny_config
 
@@ -120,3 +124,17 @@ def test_amint_learns_membership_within_a_minute() -> None:
     assert elapsed < 60
     assert metrics.balanced_accuracy >= 0.70
     assert metrics.auc >= 0.80
+
+
+def test_balanced_threshold_sits_between_the_classes_at_the_best_balanced_accuracy():
+    members, nonmembers = np.array([0.5, 2.0, 3.0, 4.0, 5.0]), np.array([-2.0, -1.0, 0.0, 1.0])
+    # above 1.0: 4/5 members found, 4/4 cleared (1.8) beats above 0.0: 5/5 and 3/4 (1.75)
+    assert balanced_threshold(members, nonmembers) == 1.5
+    assert balanced_threshold(members + 10, nonmembers + 10) == 11.5
+
+
+@pytest.mark.parametrize("method", ["amint", "loss", "passive", "gradient"])
+def test_every_method_records_its_threshold_calibration(tiny_pairs, method):
+    history = json.loads((tiny_pairs[method] / "manifest.json").read_text())["history"]
+    (record,) = history["calibration"]
+    assert record["n_members"] == record["n_nonmembers"] > 0 and math.isfinite(record["logit_shift"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from amint_demo.data import ImageDataset
+from amint_demo.data import ImageDataset, Splits, calibration_draw
 from amint_demo.methods.batches import ImageBatches
 from amint_demo.methods.detectors import Detector, GradientDetector, HeadDetector, LossDetector
 from amint_demo.methods.scoring import score
@@ -61,3 +61,13 @@ def calibrate(model: AuditableModel, detector: Detector, dataset: ImageDataset, 
                                _logits(model, detector, batches, nonmembers, batch_size))
     shift_decision(model, detector, shift)
     return {"n_members": len(members), "n_nonmembers": len(nonmembers), "logit_shift": shift}
+
+
+def calibrate_on_unused(model: AuditableModel, detector: Detector, dataset: ImageDataset, splits: Splits, size: int,
+                        seed: int, device: torch.device, batch_size: int = 256) -> dict | None:
+    """`calibrate` on `size` members vs as many train images outside D and E (seeded draw). Returns the
+    manifest record, or None when the train split has no unused image (or `size` is 0)."""
+    members, unused = calibration_draw(splits, len(dataset.train_labels), size, seed)
+    if len(unused) == 0:
+        return None
+    return calibrate(model, detector, dataset, members, unused, device, batch_size)

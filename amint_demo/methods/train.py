@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from amint_demo.data import ImageDataset, Splits, calibration_draw
+from amint_demo.data import ImageDataset, Splits
 from amint_demo.errors import InvalidConfig
-from amint_demo.methods.calibration import calibrate
+from amint_demo.methods.calibration import calibrate_on_unused
 from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.detectors import Detector, HeadDetector
 from amint_demo.methods.distributed import DistContext
@@ -78,10 +78,11 @@ def train(config: TrainConfig, dataset: ImageDataset, splits: Splits, device: to
 def _calibrated(trained: TrainedModel, config: TrainConfig, dataset: ImageDataset, splits: Splits,
                 device: torch.device, callbacks: TrainCallbacks) -> TrainedModel:
     """Calibrate the detector's threshold (see methods.calibration); the record joins the history."""
-    members, unused = calibration_draw(splits, len(dataset.train_labels), config.calibration_size, config.seed)
-    if len(unused) == 0:
+    if config.calibration_size == 0:
         return trained
     callbacks.stage("threshold calibration")
-    record = calibrate(trained.model, trained.detector, dataset, members, unused, device, config.batch_size * 4)
-    trained.history["calibration"] = [record]
+    record = calibrate_on_unused(trained.model, trained.detector, dataset, splits, config.calibration_size,
+                                 config.seed, device, config.batch_size * 4)
+    if record is not None:
+        trained.history["calibration"] = [record]
     return trained

@@ -6,7 +6,7 @@ import os
 import gradio as gr
 import torch
 
-from amint_demo.ui import about_tab, audit_tab, explore_tab, housekeeping, registry, sessions, train_tab
+from amint_demo.ui import about_tab, audit_tab, explore_tab, housekeeping, registry, train_tab
 
 MAX_UPLOAD = "25mb"
 CACHE_CLEANUP = (600, 3600)  # (every s, older than s)
@@ -23,8 +23,7 @@ def build_demo() -> gr.Blocks:
     # 2-core machine oversubscribe OpenMP and made one audit 50× slower in our measurement.
     torch.set_num_threads(int(os.environ.get("AMINT_TORCH_THREADS", "1")))
     choices = registry.choices()
-    sessions.prune(registry.SESSION_ROOT, sessions.SessionPolicy.from_env())
-    housekeeping.start()  # then every minute: expired pairs and abandoned partial uploads
+    housekeeping.start()  # now and every minute, off the main thread: expired pairs, abandoned partial uploads
     # Gradio's copies of uploads and outputs: checked every 10 minutes, deleted after an hour.
     with gr.Blocks(title="aMINT: was this image used to train the model?", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# Was this image used to train the model?\nA **Membership Inference Test** reads a model's "

@@ -75,9 +75,17 @@ def _check_clean(result: DrillResult, app: LocalApp, pair: str, image: str) -> N
     result.check(left == {"pairs": [], "hidden": []}, f"no pair and no temporary entry in the session folder {left}")
 
 
+def _start_long_training(app: LocalApp, result: DrillResult):
+    """Submit a long /train request and check that its worker process started; returns the job."""
+    job = _client(app).submit(*LONG_TRAINING, [], api_name="/train")
+    result.check(wait_for(lambda: app.children(WORKER_MARKER), 60), "the training worker started")
+    return job
+
+
 def kill_training_worker(app: LocalApp, pair: str, image: str) -> DrillResult:
     result = DrillResult("training worker killed mid-epoch")
-    job = _client(app).submit(*LONG_TRAINING, [], api_name="/train")
+    job = _start_long_training(app, result)
+
     def epoch_reported() -> bool:  # progress lines are strings; the rest are no-op updates
         return any(isinstance(output[0], str) and "epoch" in output[0] for output in job.outputs())
 
@@ -94,8 +102,7 @@ def kill_training_worker(app: LocalApp, pair: str, image: str) -> DrillResult:
 
 def cancel_training(app: LocalApp, pair: str, image: str) -> DrillResult:
     result = DrillResult("training request cancelled")
-    job = _client(app).submit(*LONG_TRAINING, [], api_name="/train")
-    result.check(wait_for(lambda: app.children(WORKER_MARKER), 60), "the worker started")
+    job = _start_long_training(app, result)
     time.sleep(1.0)
     job.cancel()
     result.check(wait_for(lambda: not app.children(WORKER_MARKER), 30), "the worker ended after the cancel")
@@ -144,8 +151,7 @@ def disconnect_mid_upload(app: LocalApp, pair: str, image: str) -> DrillResult:
 def queue_position(app: LocalApp, pair: str, image: str) -> DrillResult:
     """While one training runs, a second visitor's training waits and is told its place in the queue."""
     result = DrillResult("second training waits in the queue and sees its place")
-    first = _client(app).submit(*LONG_TRAINING, [], api_name="/train")
-    result.check(wait_for(lambda: app.children(WORKER_MARKER), 60), "the first training started")
+    first = _start_long_training(app, result)
     second = _client(app).submit(*SHORT_TRAINING, [], api_name="/train")
     seen = {}
 

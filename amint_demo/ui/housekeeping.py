@@ -57,17 +57,18 @@ def sweep(now: float | None = None, upload_stale_s: float = UPLOAD_STALE_S) -> l
 
 
 def _loop(every_s: float, upload_stale_s: float) -> None:
-    while True:
-        time.sleep(every_s)
+    while True:  # a first pass at start-up (what a previous run left), then every `every_s`
         try:
             sweep(upload_stale_s=upload_stale_s)
         except Exception:  # noqa: BLE001 - a failed pass (full disk, a race) must not stop the next one
             _log.exception("housekeeping sweep failed; trying again in %.0f s", every_s)
+        time.sleep(every_s)
 
 
 def start() -> bool:
-    """Start the sweeping daemon thread once per process: every `AMINT_HOUSEKEEPING_S` seconds (0 = never),
-    partial uploads untouched for `AMINT_UPLOAD_STALE_S`. Returns whether this call started it."""
+    """Start the sweeping daemon thread once per process: a pass now, then every `AMINT_HOUSEKEEPING_S`
+    seconds (0 = never); partial uploads count as abandoned after `AMINT_UPLOAD_STALE_S`. Returns whether
+    this call started it."""
     every_s = float(os.environ.get("AMINT_HOUSEKEEPING_S", SWEEP_EVERY_S))
     upload_stale_s = float(os.environ.get("AMINT_UPLOAD_STALE_S", UPLOAD_STALE_S))
     if every_s <= 0 or _started.is_set():

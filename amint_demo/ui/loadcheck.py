@@ -9,16 +9,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from amint_demo.ui import registry
 
 
 def latency_stats(seconds: list[float]) -> dict:
-    """{"n", "p50_ms", "p95_ms", "mean_ms", "max_ms"} of request durations in seconds."""
+    """{"n", "p50_ms", "p95_ms", "mean_ms", "min_ms", "max_ms"} of request durations in seconds."""
     ms = sorted(1000 * s for s in seconds)
     p95 = statistics.quantiles(ms, n=100, method="inclusive")[94] if len(ms) > 1 else ms[0]
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95, 1),
-            "mean_ms": round(statistics.fmean(ms), 1), "max_ms": round(ms[-1], 1)}
+            "mean_ms": round(statistics.fmean(ms), 1), "min_ms": round(ms[0], 1), "max_ms": round(ms[-1], 1)}
 
 
 def rss_mb(pid: int) -> float:

@@ -12,6 +12,7 @@ from amint_demo.errors import InvalidPair
 from amint_demo.pairs import Pair, PairSummary, list_pairs, load_pair
 from amint_demo.ui import sessions
 
+EXPIRED = "this pair is no longer available (session pairs expire): choose another one"
 ROOT = Path(__file__).resolve().parents[2]
 PAIR_ROOT = Path(os.environ.get("AMINT_PAIRS", ROOT / "pretrained"))
 SESSION_ROOT = Path(os.environ.get("AMINT_SESSION_DIR", Path(tempfile.gettempdir()) / "amint_sessions"))
@@ -46,7 +47,7 @@ def resolve(value: str, root: Path | None = None) -> Path:
         if not path.is_absolute() or not (sessions.inside(path, SESSION_ROOT) or sessions.inside(path, root)):
             raise unknown
         if not (path / "manifest.json").is_file():
-            raise InvalidPair("this pair is no longer available (session pairs expire): choose another one")
+            raise InvalidPair(EXPIRED)
     except (OSError, ValueError):  # names too long for the file system, NUL bytes, ...
         raise unknown from None
     return path
@@ -85,7 +86,7 @@ def get_pair(value: str) -> Pair:
     try:
         stamp = (path / "manifest.json").stat().st_mtime
     except FileNotFoundError:
-        raise InvalidPair("this pair is no longer available (session pairs expire): choose another one") from None
+        raise InvalidPair(EXPIRED) from None
     return _load(str(path), stamp)
 
 
