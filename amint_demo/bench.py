@@ -1,6 +1,7 @@
 """Cost of auditing and of aMINT training, as ratios measured in one run on one machine."""
 from __future__ import annotations
 
+import logging
 import resource
 import statistics
 import time
@@ -11,7 +12,7 @@ import torch
 from PIL import Image
 
 from amint_demo.data import ImageDataset, make_splits, normalize
-from amint_demo.methods import TrainCallbacks, TrainConfig
+from amint_demo.methods import TrainCallbacks, TrainConfig, TrainingRun
 from amint_demo.methods.joint import train_joint
 from amint_demo.models import AuditableModel
 from amint_demo.pairs import Pair
@@ -19,38 +20,33 @@ from amint_demo.pairs import Pair
 TARGETS = {"audit_latency_ratio": ("<=", 1.5), "audit_throughput_ratio": (">=", 0.7), "train_step_ratio": ("<=", 2.3)}
 
 
-def _p50(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _median_seconds(fn: Callable[[], object], min_run_time: float) -> float:
+    """Median seconds per call, by torch.utils.benchmark (blocks of calls for at least `min_run_time` seconds;
+    it warms up, synchronises CUDA and keeps this process's thread count)."""
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "no CUDA runtime" on a CPU machine
+    from torch.utils.benchmark import Timer
+
+    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
 def _synthetic_dataset(pair: Pair, n: int) -> ImageDataset:
-    data = pair.manifest["dataset"]
+    data = pair.manifest.dataset
     generator = torch.Generator().manual_seed(0)
-    shape = (n, data["channels"], data["image_size"], data["image_size"])
+    shape = (n, data.channels, data.image_size, data.image_size)
     images = torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
-    labels = torch.randint(0, data["num_classes"], (n,), generator=generator)
-    return ImageDataset("bench", "random pixels", images, labels, images[:8], labels[:8], tuple(data["class_names"]),
-                        tuple(data["mean"]), tuple(data["std"]))
+    labels = torch.randint(0, data.num_classes, (n,), generator=generator)
+    return ImageDataset("bench", "random pixels", images, labels, images[:8], labels[:8], data.class_names,
+                        data.mean, data.std)
 
 
 def _step_time(pair: Pair, with_head: bool, batch_size: int, steps: int, device: torch.device) -> float:
     """Median seconds per optimiser step of the project's own trainer, over `steps` steps after 2 warm-ups."""
     dataset = _synthetic_dataset(pair, batch_size * 4)
     splits = make_splits(dataset, batch_size * 2, batch_size * 2, 8, seed=0)
-    head = pair.manifest["head"]
+    head = pair.manifest.head
     config = TrainConfig(arch=pair.model.spec.arch, batch_size=batch_size, epochs=1000, max_steps=2 + steps, amp=True)
-    model = AuditableModel(pair.model.spec, pair.model.taps, (head or {"kind": "cnn"})["kind"] if with_head else None)
+    model = AuditableModel(pair.model.spec, pair.model.taps, (head.kind if head else "cnn") if with_head else None)
     stamps: list[float] = []
 
     def stamp(done: int, total: int) -> None:
@@ -58,19 +54,22 @@ def _step_time(pair: Pair, with_head: bool, batch_size: int, steps: int, device:
             torch.cuda.synchronize()
         stamps.append(time.perf_counter())
 
-    train_joint(config, dataset, splits, model, device, TrainCallbacks(on_step=stamp))
+    train_joint(TrainingRun(config, dataset, splits, device, TrainCallbacks(on_step=stamp)), model)
     return statistics.median(b - a for a, b in zip(stamps[1:], stamps[2:]))
 
 
-def run_bench(pair: Pair, repeats: int = 50, batch_size: int = 256, train_batch: int = 64, train_steps: int = 10) -> dict:
+def run_bench(pair: Pair, seconds: float = 1.0, batch_size: int = 256, train_batch: int = 64,
+              train_steps: int = 10) -> dict:
+    """Audit vs plain forward latency (one image) and throughput (`batch_size`), each timed for `seconds`, and
+    an aMINT vs plain training step over `train_steps` steps; ratios measured in this one run."""
     device = pair.device
-    data = pair.manifest["dataset"]
+    data = pair.manifest.dataset
     rng = np.random.default_rng(0)
-    mode = "L" if data["channels"] == 1 else "RGB"
-    shape = (data["image_size"], data["image_size"]) + (() if mode == "L" else (3,))
+    mode = "L" if data.channels == 1 else "RGB"
+    shape = (data.image_size, data.image_size) + (() if mode == "L" else (3,))
     images = [Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode) for _ in range(batch_size)]
     pixels = pair.preprocess(images)
-    x = normalize(pixels.to(device), tuple(data["mean"]), tuple(data["std"]))
+    x = normalize(pixels.to(device), data.mean, data.std)
     backbone = pair.model.backbone
 
     def plain(batch: torch.Tensor) -> None:
@@ -79,16 +78,16 @@ def run_bench(pair: Pair, repeats: int = 50, batch_size: int = 256, train_batch:
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    single_audit = _p50(lambda: pair.audit(images[:1]), repeats, device)
-    single_plain = _p50(lambda: plain(x[:1]), repeats, device)
-    batch_audit = _p50(lambda: pair.audit(images), max(3, repeats // 10), device)
-    batch_plain = _p50(lambda: plain(x), max(3, repeats // 10), device)
+    single_audit = _median_seconds(lambda: pair.audit(images[:1]), seconds)
+    single_plain = _median_seconds(lambda: plain(x[:1]), seconds)
+    batch_audit = _median_seconds(lambda: pair.audit(images), seconds)
+    batch_plain = _median_seconds(lambda: plain(x), seconds)
     step_amint = _step_time(pair, True, train_batch, train_steps, device)
     step_plain = _step_time(pair, False, train_batch, train_steps, device)
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {
-        "pair": str(pair.path), "method": pair.manifest["method"], "arch": pair.model.spec.arch,
+        "pair": str(pair.path), "method": pair.manifest.method, "arch": pair.model.spec.arch,
         "device": str(device), "threads": torch.get_num_threads(),
         "audit_latency_ms_p50": single_audit * 1e3, "plain_forward_latency_ms_p50": single_plain * 1e3,
         "audit_latency_ratio": single_audit / single_plain,

@@ -5,8 +5,11 @@ import argparse
 import csv
 import json
 import sys
+import types
 from collections.abc import Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 import torch
 from tqdm import tqdm
@@ -14,21 +17,11 @@ from tqdm import tqdm
 from amint_demo.data import DATASET_NAMES, load_image
 from amint_demo.errors import AmintError, InvalidConfig, InvalidImage
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import METHOD_HELP, METHODS, TrainCallbacks, TrainConfig, init_distributed
-from amint_demo.models import TAP_DEPTHS
+from amint_demo.methods import TrainCallbacks, TrainConfig, get_method, init_distributed, list_methods
 from amint_demo.pairs import evaluate_pair, list_pairs, load_pair, train_pair
+from amint_demo.pairs.manifest import config_from_json
 from amint_demo.reporting import markdown_table, results_rows
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".avif"}
-# CLI flag -> TrainConfig field (flags default to None so that --config values survive unless overridden)
-TRAIN_FLAGS = {
-    "method": "method", "arch": "arch", "dataset": "dataset", "taps": "taps", "members": "n_members",
-    "external": "n_external", "test": "n_test", "split_seed": "split_seed", "seed": "seed", "epochs": "epochs",
-    "max_steps": "max_steps", "batch_size": "batch_size", "lr": "lr", "weight_decay": "weight_decay",
-    "mint_weight": "mint_weight", "head": "head", "head_width": "head_width", "head_hidden": "head_hidden",
-    "head_epochs": "head_epochs", "gradient_layer": "gradient_layer", "init_from": "init_from", "device": "device",
-    "calibration": "calibration_size",
-}
+from amint_demo.settings import Settings, settings_table
 
 
 def positive_int(text: str) -> int:
@@ -39,6 +32,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
 
 
@@ -54,39 +58,51 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _json_object(text: str) -> dict:
+    """argparse type: a JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _value_type(hint: Any) -> Any:
+    """`int | None` -> int, `dict[str, Any]` -> dict, ...: the type of one TrainConfig field's values."""
+    options = [a for a in get_args(hint) if a is not type(None)] if isinstance(hint, types.UnionType) else [hint]
+    return getattr(options[0], "__origin__", options[0])
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, from the field's own help and flag. Every option defaults to None, so
+    that values from --config survive unless a flag overrides them."""
+    hints = get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        flag, kind = "--" + (f.metadata["flag"] or f.name).replace("_", "-"), _value_type(hints[f.name])
+        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": f.metadata["help"]}
+        if f.name == "method":
+            kwargs |= {"choices": list_methods(),
+                       "help": "; ".join(f"{name}: {get_method(name).help}" for name in list_methods())}
+        elif kind is bool:
+            kwargs |= {"action": argparse.BooleanOptionalAction}
+            kwargs["help"] += f" (default: {'on' if f.default else 'off'})"
+        elif kind is dict:
+            kwargs |= {"type": _json_object}
+        else:
+            kwargs |= {"type": kind, "metavar": flag[2:].upper().replace("-", "_")}
+            if f.metadata.get("choices"):
+                kwargs |= {"choices": f.metadata["choices"]}
+        p.add_argument(flag, **kwargs)
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a pair (audited model + membership detector)",
                        description="Train, evaluate on held-out T, and save a pair directory.")
     p.add_argument("--out", required=True, help="pair directory to create")
     p.add_argument("--config", help="a pair's manifest.json (or a JSON of settings) to retrain from; flags override it")
-    p.add_argument("--method", choices=METHODS, help="; ".join(f"{k}: {v}" for k, v in METHOD_HELP.items()))
-    p.add_argument("--arch", help="timm architecture: a ResNet, MobileNet, DenseNet or ViT (default resnet18)")
-    p.add_argument("--dataset", help=f"one of {', '.join(DATASET_NAMES)} (default fashion-mnist)")
-    p.add_argument("--taps", help=f"{', '.join(TAP_DEPTHS)}, or one or two comma-separated module names")
-    p.add_argument("--members", type=int, help="size of the member set D")
-    p.add_argument("--external", type=int, help="size of the external non-member set E")
-    p.add_argument("--test", type=int, help="size of the held-out non-member set T")
-    p.add_argument("--split-seed", type=int)
-    p.add_argument("--seed", type=int, help="training seed")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (quick runs)")
-    p.add_argument("--batch-size", type=int, help="per side: a D batch and an E batch of this size each step")
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--lambda", dest="mint_weight", type=float, help="weight λ of the MINT term (aMINT)")
-    p.add_argument("--no-first-batch-norm", action="store_true", help="do not divide the loss terms by their first-batch values")
-    p.add_argument("--head", choices=("cnn", "mlp"), help="map head for aMINT / passive MINT")
-    p.add_argument("--head-width", type=int)
-    p.add_argument("--head-hidden", type=int)
-    p.add_argument("--head-epochs", type=int, help="epochs of the passive / gradient head")
-    p.add_argument("--gradient-layer", help="module whose weight gradients gradient MINT reads")
-    p.add_argument("--calibration", type=int, help="members and unused train images (outside D and E) that calibrate "
-                   "the detector's 0.5 threshold after training (default 1000; 0: none)")
-    p.add_argument("--init-from", help="start from this pair's weights (aMINT fine-tuning; frozen model for passive/gradient/loss)")
-    p.add_argument("--timm-kwargs", help="JSON of extra timm.create_model arguments")
-    p.add_argument("--no-small-stem", action="store_true", help="keep timm's ImageNet stem")
-    p.add_argument("--device", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    _add_config_options(p)
     p.add_argument("--eval-test", type=positive_int, help="evaluate on this many images of T (default: all of T)")
     p.add_argument("--float16", action="store_true", help="store weights as float16")
     p.add_argument("--overwrite", action="store_true")
@@ -113,11 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", nargs="?", default="pretrained")
     p = sub.add_parser("bench", help="audit and training cost relative to plain forward / training")
     p.add_argument("--pair", required=True)
-    p.add_argument("--repeats", type=positive_int, default=50, help="timed calls per latency measurement")
+    p.add_argument("--seconds", type=positive_float, default=1.0, help="timed seconds per latency / throughput "
+                   "measurement (torch.utils.benchmark)")
     p.add_argument("--batch-size", type=positive_int, default=256, help="images per batch-throughput call")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=positive_int, help="torch intra-op threads (default: torch's choice)")
     p.add_argument("--json", help="also write the figures, with the machine they were measured on, to this file")
+    p = sub.add_parser("settings", help="the deployment settings (AMINT_* environment variables) in effect")
+    p.add_argument("--markdown", action="store_true", help="print the table of every variable instead (README)")
     return parser
 
 
@@ -125,24 +144,12 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     base: dict = {}
     if args.config:
         try:
-            data = json.loads(Path(args.config).read_text())
-        except (OSError, json.JSONDecodeError) as err:
+            base = config_from_json(Path(args.config))
+        except (OSError, ValueError) as err:
             raise InvalidConfig(f"cannot read --config {args.config}: {err}") from None
-        base = data.get("train_config", data) if isinstance(data, dict) else {}
-    for flag, field in TRAIN_FLAGS.items():
-        if getattr(args, flag) is not None:
-            base[field] = getattr(args, flag)
-    if args.timm_kwargs:
-        try:
-            base["timm_kwargs"] = json.loads(args.timm_kwargs)
-        except json.JSONDecodeError as err:
-            raise InvalidConfig(f"--timm-kwargs is not JSON: {err}") from None
-    if args.no_small_stem:
-        base["small_input_stem"] = False
-    if args.no_amp:
-        base["amp"] = False
-    if args.no_first_batch_norm:
-        base["normalize_first_batch"] = False
+    for f in fields(TrainConfig):
+        if getattr(args, f.name) is not None:
+            base[f.name] = getattr(args, f.name)
     return TrainConfig.from_dict(base)
 
 
@@ -172,27 +179,25 @@ class _TqdmCallbacks(TrainCallbacks):
                                                  for k, v in record.items()), file=sys.stderr)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     config = _config_from_args(args)
     context = init_distributed()
     callbacks = _TqdmCallbacks(enabled=context.is_main)
     path = train_pair(config, args.out, callbacks, context, float16=args.float16, overwrite=args.overwrite,
-                      eval_n_test=args.eval_test, allow_download=not args.offline)
+                      eval_n_test=args.eval_test, allow_download=not args.offline, settings=settings)
     callbacks.stage("")
     if path is not None:
-        pair = load_pair(path, device="cpu")
-        print(json.dumps({"pair": str(path), **{k: round(v, 4) for k, v in _headline(pair.manifest).items()}}))
+        print(_headline_line(path, load_pair(path, device="cpu").manifest.metrics))
     return 0
 
 
-def _headline(manifest: dict) -> dict[str, float]:
-    metrics = manifest.get("metrics") or {}
-    head = metrics.get("members_vs_test") or {}
-    keys = ("balanced_accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr")
-    return {k: head[k] for k in keys if k in head} | ({"task_accuracy": metrics["task_accuracy"]} if metrics else {})
+def _headline_line(path: Path, result: EvaluationResult | None) -> str:
+    """One JSON line: the pair and its headline metrics (rounded)."""
+    headline = {} if result is None else result.headline()
+    return json.dumps({"pair": str(path), **{k: round(v, 4) for k, v in headline.items()}})
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if bool(args.pair) == bool(args.all):
         raise InvalidConfig("give either a pair directory or --all ROOT")
     _writable(args.json, "--json")
@@ -202,16 +207,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results = {}
     for path in tqdm(paths, desc="evaluate", unit="pair", file=sys.stderr, disable=len(paths) < 2):
         pair = load_pair(path)
-        result = (EvaluationResult.from_dict(pair.manifest["metrics"]) if args.stored
-                  else evaluate_pair(pair, args.n_test, allow_download=not args.offline))
-        results[str(path)] = result.to_dict()
+        if args.stored and pair.manifest.metrics is None:
+            raise InvalidConfig(f"{path} has no stored metrics; evaluate it without --stored")
+        result = (pair.manifest.metrics if args.stored
+                  else evaluate_pair(pair, args.n_test, allow_download=not args.offline, settings=settings))
+        results[str(path)] = result
         if args.json and not args.all:
             result.write_json(args.json)
         if not args.markdown:
-            print(json.dumps({"pair": str(path), **{k: round(v, 4) for k, v in
-                                                    _headline({"metrics": results[str(path)]}).items()}}))
+            print(_headline_line(path, result))
     if args.json and args.all:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
     if args.markdown:
         manifests = {str(p): load_pair(p, device="cpu").manifest for p in paths}
         print(markdown_table(results_rows(manifests, results)))
@@ -229,7 +235,7 @@ def _expand(inputs: Sequence[str]) -> list[Path]:
     return files
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     _writable(args.csv, "--csv")
     pair = load_pair(args.pair)
     files = _expand(args.inputs)
@@ -244,11 +250,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         except InvalidImage as err:
             row |= {"status": "error", "error": str(err)}
         rows.append(row)
-    fields = ["path", "status", "membership_probability", "verdict", "predicted_class", "predicted_label",
-              "confidence", "error"]
+    columns = ["path", "status", "membership_probability", "verdict", "predicted_class", "predicted_label",
+               "confidence", "error"]
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
     for row in rows:
@@ -263,7 +269,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if bad < len(rows) else 2
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     summaries = list_pairs(args.root)
     if not summaries:
         print(f"no pairs under {args.root}")
@@ -273,12 +279,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from amint_demo.bench import format_report, run_bench
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    report = run_bench(load_pair(args.pair, device=args.device), args.repeats, args.batch_size)
+    report = run_bench(load_pair(args.pair, device=args.device), args.seconds, args.batch_size)
     print(format_report(report))
     if args.json:
         from amint_demo.machine import machine_info
@@ -288,13 +294,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "audit": cmd_audit, "list": cmd_list, "bench": cmd_bench}
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    if args.markdown:
+        print(settings_table())
+    else:
+        print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}, indent=1))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "audit": cmd_audit, "list": cmd_list, "bench": cmd_bench,
+            "settings": cmd_settings}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args, Settings.from_env())
     except AmintError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ class InvalidPair(AmintError):
     """A pair directory is missing files, tampered with, or not of our schema."""
 
 
-class InvalidConfig(AmintError):
+class InvalidConfig(AmintError, ValueError):
     """A training or evaluation setting is impossible (sizes, taps, ranges)."""
 
 

@@ -1,38 +1,38 @@
 """Results tables from pair manifests and evaluation results (the README's table, the app's summaries)."""
 from __future__ import annotations
 
-NO_TAP = "n/a"  # the loss baseline reads no layer: the same at every depth
+from amint_demo.evaluation import EvaluationResult
+from amint_demo.methods import get_method, method_rank
+from amint_demo.pairs import NO_TAP, Manifest
 
 COLUMNS = ("pair", "method", "family", "tap", "balanced_accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr",
            "task_accuracy", "cost_of_auditability")
 
 
-def tap_label(manifest: dict) -> str:
-    """The tap depth a pair reads ("entry", "middle", "output", module names), or NO_TAP for the loss baseline."""
-    if manifest["method"] == "loss":
-        return NO_TAP
-    return manifest.get("tap_depth") or "+".join(manifest["taps"])
+def _same_model_key(m: Manifest) -> tuple[str, str, str]:
+    return m.backbone.arch, m.dataset.fingerprint, m.splits.member_sha256
 
 
-def results_rows(manifests: dict[str, dict], results: dict[str, dict]) -> list[dict]:
-    """One row per pair; cost of auditability = task accuracy minus that of the plain (loss) pair
-    with the same architecture, dataset and member set."""
-    plain = {}
-    for key, m in manifests.items():
-        if m["method"] == "loss":
-            plain[(m["backbone"]["arch"], m["dataset"]["fingerprint"], m["splits"]["member_sha256"])] = results[key]["task_accuracy"]
+def _order(row: dict) -> tuple:
+    return row["family"], method_rank(row["method"]), row["tap"]
+
+
+def results_rows(manifests: dict[str, Manifest], results: dict[str, EvaluationResult]) -> list[dict]:
+    """One row per pair; cost of auditability = task accuracy minus that of the plain-reference pair (the
+    loss threshold's plain model) with the same architecture, dataset and member set."""
+    plain = {_same_model_key(m): results[key].task_accuracy for key, m in manifests.items()
+             if m.method_info.plain_reference}
     rows = []
     for key, m in manifests.items():
         result = results[key]
-        head = result["members_vs_test"]
-        reference = plain.get((m["backbone"]["arch"], m["dataset"]["fingerprint"], m["splits"]["member_sha256"]))
-        rows.append({"pair": key.rstrip("/").split("/")[-1], "method": m["method"], "family": m["backbone"]["family"],
-                     "tap": tap_label(m),
-                     "balanced_accuracy": head["balanced_accuracy"],
-                     "auc": head["auc"], "tpr_at_1pct_fpr": head["tpr_at_1pct_fpr"],
-                     "tpr_at_01pct_fpr": head["tpr_at_01pct_fpr"], "task_accuracy": result["task_accuracy"],
-                     "cost_of_auditability": None if reference is None else result["task_accuracy"] - reference})
-    return sorted(rows, key=lambda r: (r["family"], r["method"] != "amint", r["method"], r["tap"]))
+        head = result.members_vs_test
+        reference = plain.get(_same_model_key(m))
+        rows.append({"pair": key.rstrip("/").split("/")[-1], "method": m.method, "family": m.family,
+                     "tap": m.tap_label, "balanced_accuracy": head.balanced_accuracy, "auc": head.auc,
+                     "tpr_at_1pct_fpr": head.tpr_at_1pct_fpr, "tpr_at_01pct_fpr": head.tpr_at_01pct_fpr,
+                     "task_accuracy": result.task_accuracy,
+                     "cost_of_auditability": None if reference is None else result.task_accuracy - reference})
+    return sorted(rows, key=_order)
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -49,21 +49,20 @@ def markdown_table(rows: list[dict]) -> str:
 DEPTH_ORDER = ("entry", "middle", "output")
 
 
-def depth_summary(manifests: dict[str, dict]) -> list[dict]:
-    """Stored metrics per family, method and tap depth (rows sorted by depth), for the depth explorer; the loss
-    baseline's tap is NO_TAP."""
+def depth_summary(manifests: dict[str, Manifest]) -> list[dict]:
+    """Stored metrics per family, method and tap depth (rows sorted by depth), for the depth explorer; a method
+    that reads no tap has the tap NO_TAP."""
     rows = []
     for key, m in manifests.items():
-        metrics = m.get("metrics") or {}
-        head = metrics.get("members_vs_test")
-        if not head:
+        if m.metrics is None:
             continue
-        rows.append({"pair": key, "family": m["backbone"]["family"], "method": m["method"],
-                     "tap": tap_label(m), "balanced_accuracy": head["balanced_accuracy"],
-                     "auc": head["auc"], "tpr_at_1pct_fpr": head["tpr_at_1pct_fpr"],
-                     "task_accuracy": metrics.get("task_accuracy"), "roc_fpr": head["roc_fpr"], "roc_tpr": head["roc_tpr"]})
+        head = m.metrics.members_vs_test
+        rows.append({"pair": key, "family": m.family, "method": m.method, "tap": m.tap_label,
+                     "balanced_accuracy": head.balanced_accuracy, "auc": head.auc,
+                     "tpr_at_1pct_fpr": head.tpr_at_1pct_fpr, "task_accuracy": m.metrics.task_accuracy,
+                     "roc_fpr": list(head.roc_fpr), "roc_tpr": list(head.roc_tpr)})
     rank = {name: i for i, name in enumerate(DEPTH_ORDER)}
-    return sorted(rows, key=lambda r: (r["family"], r["method"], rank.get(r["tap"], len(rank)), r["tap"]))
+    return sorted(rows, key=lambda r: (r["family"], method_rank(r["method"]), rank.get(r["tap"], len(rank)), r["tap"]))
 
 
 # The zoo's targets for the best aMINT pair of each family (measured on T against as many members).
@@ -71,11 +70,12 @@ TARGETS = {"balanced_accuracy": 0.90, "auc": 0.95, "tpr_at_1pct_fpr": 0.50, "cos
 
 
 def headline_rows(rows: list[dict]) -> list[dict]:
-    """Per family, its best aMINT pair (by AUC) from `results_rows`, with the plain model's task accuracy and
-    which targets it meets."""
+    """Per family, its best pair of the joint method (aMINT) by AUC, from `results_rows`, with the plain model's
+    task accuracy and which targets it meets."""
     best = {}
     for row in rows:
-        if row["method"] == "amint" and (row["family"] not in best or row["auc"] > best[row["family"]]["auc"]):
+        joint = get_method(row["method"]).joint
+        if joint and (row["family"] not in best or row["auc"] > best[row["family"]]["auc"]):
             best[row["family"]] = row
     headlines = []
     for family, row in sorted(best.items()):
@@ -104,16 +104,17 @@ def headline_table(headlines: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def recipe_rows(manifests: dict[str, dict]) -> list[dict]:
-    """How each family's pairs were trained (architecture, timm arguments, epochs, split), one row per family."""
+def recipe_rows(manifests: dict[str, Manifest]) -> list[dict]:
+    """How each family's pairs were trained (architecture, timm arguments, epochs, split), one row per family,
+    read from its pairs that trained their own audited model (the joint method's and the plain reference's)."""
     recipes = {}
     for m in manifests.values():
-        config = m["train_config"]
-        if m["method"] not in ("amint", "loss"):
+        if not (m.method_info.joint or m.method_info.plain_reference):
             continue
-        recipes.setdefault(m["backbone"]["family"], {
-            "family": m["backbone"]["family"], "arch": config["arch"], "timm_kwargs": config["timm_kwargs"],
-            "parameters": m["backbone"]["parameters"], "epochs": config["epochs"], "lr": config["lr"],
-            "batch_size": config["batch_size"], "mint_weight": config["mint_weight"], "split": m["splits"]["sizes"],
-            "split_seed": m["splits"]["seed"], "device": (m.get("runtime") or {}).get("device")})
+        config = m.train_config
+        recipes.setdefault(m.family, {
+            "family": m.family, "arch": config.arch, "timm_kwargs": config.timm_kwargs,
+            "parameters": m.backbone.parameters, "epochs": config.epochs, "lr": config.lr,
+            "batch_size": config.batch_size, "mint_weight": config.mint_weight,
+            "split": m.splits.sizes.model_dump(), "split_seed": m.splits.seed, "device": m.runtime.get("device")})
     return [recipes[f] for f in sorted(recipes)]

@@ -5,7 +5,7 @@
 Launches `python app.py` (as scripts/run_app.sh does) on a free loopback port with a throw-away session folder,
 measures process start until GET / answers 200, then times `/audit` through gradio_client (upload + queue +
 handler + post-processing; download_files=False), stops the server, and times the same handler
-(`amint_demo.ui.audit_tab.audit`) in this process with the app's thread setting. Prints a short report with the
+(`AuditTab.audit`) in this process with the app's thread setting. Prints a short report with the
 machine and the load average (other work on the machine skews every number here).
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: its benchmarks/ package
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAIR = ROOT / "pretrained" / "fmnist-mobilenetv3-amint-middle"
@@ -33,7 +34,7 @@ def _load() -> list[float]:
 def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict:
     from gradio_client import Client, handle_file
 
-    from amint_demo.ui.loadcheck import latency_stats
+    from benchmarks.loadcheck import latency_stats
 
     t0 = time.perf_counter()
     client = Client(url, verbose=False, download_files=False)
@@ -55,10 +56,14 @@ def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict
 def bench_handler(pair: str, image: str, warmup: int, calls: int) -> dict:
     import torch
 
-    threads = int(os.environ.get("AMINT_TORCH_THREADS", "1"))
+    from amint_demo.ui.audit_tab import AuditTab
+    from benchmarks import repo_runtime
+    from benchmarks.loadcheck import latency_stats
+
+    runtime = repo_runtime()
+    threads = runtime.settings.torch_threads
     torch.set_num_threads(threads)  # as build_demo does
-    from amint_demo.ui import audit_tab
-    from amint_demo.ui.loadcheck import latency_stats
+    audit_tab = AuditTab(runtime)
 
     t0 = time.perf_counter()
     audit_tab.audit(pair, image, 0.5)  # loads the pair (cached afterwards)
@@ -108,15 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(getattr(args, what)).exists():
             parser.error(f"--{what} {getattr(args, what)}: no such file or folder")
     from amint_demo.machine import machine_info
-    from amint_demo.ui.registry import pair_value  # after argument checks: importing amint_demo loads torch
+    from benchmarks import repo_runtime  # after argument checks: importing amint_demo loads torch
 
-    pair, image = pair_value(Path(args.pair).resolve()), str(Path(args.image).resolve())
+    pair, image = repo_runtime().pairs.pair_value(Path(args.pair).resolve()), str(Path(args.image).resolve())
 
     result = {"machine": machine_info(), "pair": pair, "image": image, "warmup": args.warmup,
               "load_before": _load()}
     # the 1-minute load before we start anything: above ~0.5 someone else is using the CPUs
     result["other_load_present"] = result["load_before"][0] >= 0.5
-    from amint_demo.ui.local_server import LocalApp  # imports torch (the package's __init__): after the load reading
+    from benchmarks.local_server import LocalApp  # imports torch (the package's __init__): after the load reading
 
     with tempfile.TemporaryDirectory(prefix="amint-bench-") as tmp, ExitStack() as stack:
         try:  # the app is stopped when the stack closes, however the HTTP calls end

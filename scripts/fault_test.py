@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: its benchmarks/ package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,15 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated drill names (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
-    from amint_demo.ui import registry
-    from amint_demo.ui.faultcheck import DRILLS, run_drills
+    from benchmarks import repo_runtime
+    from benchmarks.faultcheck import DRILLS, run_drills
 
     known = list(DRILLS) + ["failed-write"]
     names = args.only.split(",") if args.only else None
     if names and set(names) - set(known):
         parser.error(f"unknown drill(s) {sorted(set(names) - set(known))}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as workdir:
-        results = run_drills(Path(workdir), registry.default_pair(), registry.examples()[0][0], names)
+        runtime = repo_runtime()
+        results = run_drills(Path(workdir), runtime.pairs.default_pair(), runtime.gallery.examples()[0][0], names)
     for result in results:
         print(f"[{'PASS' if result.ok else 'FAIL'}] {result.name}")
         for note in result.notes:

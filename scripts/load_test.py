@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: its benchmarks/ package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,15 +31,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--users and --audits must be at least 1")
     import torch
 
-    from amint_demo.ui import registry
     from amint_demo.machine import machine_info
-    from amint_demo.ui.loadcheck import SMALL_TRAINING, library_throughput, run_load
-    from amint_demo.ui.local_server import LocalApp
+    from benchmarks import repo_runtime
+    from benchmarks.loadcheck import SMALL_TRAINING, library_throughput, run_load
+    from benchmarks.local_server import LocalApp
 
     torch.set_num_threads(1)
-    pair = registry.default_pair()
-    images = registry.examples()[0]
-    library = library_throughput(pair, images)
+    runtime = repo_runtime()
+    pair = runtime.pairs.default_pair()
+    images = runtime.gallery.examples()[0]
+    library = library_throughput(runtime.pairs.get_pair(pair), images)
     with tempfile.TemporaryDirectory() as workdir, LocalApp(Path(workdir)) as app:
         result = run_load(app.url, pair, images, args.users, args.audits, None if args.no_training else SMALL_TRAINING)
         summary = result.summary()

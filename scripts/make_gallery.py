@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     pair = load_pair(args.pair, device="cpu")
-    dataset = load_dataset(pair.manifest["dataset"]["name"], allow_download=False)
-    if dataset.fingerprint() != pair.manifest["dataset"]["fingerprint"]:
+    dataset = load_dataset(pair.manifest.dataset.name, allow_download=False)
+    if dataset.fingerprint() != pair.manifest.dataset.fingerprint:
         raise InvalidPair(f"dataset here ({dataset.source}) is not the one {args.pair} was trained on")
     _, splits, _ = pair.rebuild_splits(dataset)
     generator = torch.Generator().manual_seed(args.seed)

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: its benchmarks/ package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,12 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-mb", type=float, default=50.0)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
-    from amint_demo.ui import registry
     from amint_demo.machine import machine_info
-    from amint_demo.ui.loadcheck import run_memory
-    from amint_demo.ui.local_server import LocalApp
+    from benchmarks import repo_runtime
+    from benchmarks.loadcheck import run_memory
+    from benchmarks.local_server import LocalApp
 
-    pair, images = registry.default_pair(), registry.examples()[0]
+    runtime = repo_runtime()
+    pair, images = runtime.pairs.default_pair(), runtime.gallery.examples()[0]
     with tempfile.TemporaryDirectory() as workdir, LocalApp(Path(workdir)) as app:
         result = run_memory(app.url, app.process.pid, pair, images, args.audits)
     result |= {"machine": machine_info(), "pair": pair, "limit_mb": args.limit_mb}

@@ -14,7 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from amint_demo.ui.local_server import LocalApp
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: its benchmarks/ package
+from benchmarks.local_server import LocalApp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

@@ -195,10 +195,11 @@ def audit_corpus(folder: Path, entries: list[BadInput]) -> dict:
 
     from amint_demo.data import load_image
     from amint_demo.errors import AmintError
-    from amint_demo.ui import registry
+    from benchmarks import repo_runtime
 
     torch.set_num_threads(1)
-    pair = registry.get_pair(registry.default_pair())
+    pairs = repo_runtime().pairs
+    pair = pairs.get_pair(pairs.default_pair())
     pair.audit([Image.new("L", (28, 28))], explain=True)  # warm-up: lazy initialisation is not the corpus's cost
     baseline = _peak_rss_mb()
     results = []

@@ -15,6 +15,10 @@ torch.set_num_threads(1)  # tiny models, and app servers started by some tests s
 os.environ.setdefault("AMINT_HOUSEKEEPING_S", "0")
 from amint_demo.methods import TrainConfig  # noqa: E402
 from amint_demo.pairs import train_pair  # noqa: E402
+from amint_demo.runtime import Runtime  # noqa: E402
+from amint_demo.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY_TIMM = {
     "resnet": ("resnet18", {"channels": [8, 16, 32, 64], "layers": [1, 1, 1, 1]}),
@@ -32,6 +36,19 @@ def tiny_config(method: str = "amint", family: str = "resnet", **changes) -> Tra
     return TrainConfig(**(settings | changes))
 
 
+def make_runtime(pairs_dir: Path, session_dir: Path, **settings) -> Runtime:
+    """An app runtime over `pairs_dir` (committed pairs) and `session_dir` (visitors' pairs), with the checkout's
+    pictures and no housekeeping thread."""
+    return Runtime.from_settings(Settings(pairs_dir=pairs_dir, session_dir=session_dir, app_root=REPO,
+                                          housekeeping_s=0, **settings))
+
+
+@pytest.fixture(scope="session")
+def repo_runtime() -> Runtime:
+    """The runtime of the app in this checkout: its committed pairs and pictures."""
+    return make_runtime(REPO / "pretrained", Path(os.environ.get("TMPDIR", "/tmp")) / "amint-test-sessions")
+
+
 @pytest.fixture(scope="session")
 def tiny_pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One saved pair per method (amint, loss, passive, gradient), tiny ResNet."""
@@ -43,7 +60,7 @@ def tiny_pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def served_app(tmp_path_factory):
     """One app process (its own session and Gradio cache folders) shared by the load and hostile-input tests."""
-    from amint_demo.ui.local_server import LocalApp
+    from benchmarks.local_server import LocalApp
 
     with LocalApp(tmp_path_factory.mktemp("served")) as app:
         yield app

@@ -111,12 +111,12 @@ ODD_IMAGES = {
 
 
 def _check_verdict(pair, verdict) -> None:
-    assert 0.0 <= verdict.membership_probability <= 1.0
-    assert verdict.verdict in ("member", "non-member")
+    assert np.isfinite(verdict.membership_probability)
+    assert verdict.verdict == ("member" if verdict.membership_probability >= 0.5 else "non-member")
     assert 0 <= verdict.predicted_class < 10
     assert verdict.predicted_label == pair.class_names[verdict.predicted_class]
     assert 0.0 < verdict.confidence <= 1.0
-    assert list(verdict.maps) == pair.manifest["taps"]
+    assert tuple(verdict.maps) == pair.manifest.taps
     for heat in verdict.maps.values():
         assert heat.ndim == 2 and heat.size > 0
         assert np.isfinite(heat).all()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from amint_demo.ui import registry
 from tests.bad_inputs import MESSAGE, VERDICT, make_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +31,7 @@ def test_corpus_is_broad(corpus):
     assert {e.expect for e in entries} == {VERDICT, MESSAGE}
 
 
+@pytest.mark.slow
 def test_library_gives_a_verdict_or_one_line_in_bounded_time_and_memory(corpus, tmp_path):
     folder, entries = corpus
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "bad_inputs.py"), str(tmp_path / "c"), "--audit"],
@@ -49,12 +49,13 @@ def test_library_gives_a_verdict_or_one_line_in_bounded_time_and_memory(corpus, 
 
 
 
-def test_app_answers_every_bad_upload_and_keeps_serving(served_app, corpus):
+@pytest.mark.slow
+def test_app_answers_every_bad_upload_and_keeps_serving(served_app, corpus, repo_runtime):
     from gradio_client import Client, handle_file
 
     folder, entries = corpus
     client = Client(served_app.url, verbose=False, download_files=False)
-    pair = registry.default_pair()
+    pair = repo_runtime.pairs.default_pair()
     for entry in entries:
         try:
             label, *_ = client.predict(pair, handle_file(str(folder / entry.filename)), 0.5, api_name="/audit")
@@ -67,7 +68,7 @@ def test_app_answers_every_bad_upload_and_keeps_serving(served_app, corpus):
         else:
             assert "\n" not in detail.strip() and (entry.filename in detail or "maximum file size" in detail), detail
         assert served_app.process.poll() is None, served_app.log()
-    label, *_ = client.predict(pair, handle_file(registry.examples()[0][0]), 0.5, api_name="/audit")
+    label, *_ = client.predict(pair, handle_file(repo_runtime.gallery.examples()[0][0]), 0.5, api_name="/audit")
     assert label["label"] in ("member", "non-member")
 
 
@@ -76,6 +77,7 @@ def test_app_answers_every_bad_upload_and_keeps_serving(served_app, corpus):
     "gradio_api/file=%2Fetc%2Fpasswd", "gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd", "file=/etc/passwd",
     "gradio_api/file=/proc/self/cmdline", "static/../../../../etc/passwd", "gradio_api/file=~/.bashrc",
 ])
+@pytest.mark.slow
 def test_app_serves_no_file_outside_its_folders(served_app, route):
     try:
         with urllib.request.urlopen(served_app.url + route, timeout=10) as response:
@@ -86,6 +88,7 @@ def test_app_serves_no_file_outside_its_folders(served_app, route):
     assert status != 200 or (b"root:" not in body and b"PATH=" not in body and b"app.py" not in body), (route, status)
 
 
+@pytest.mark.slow
 def test_path_like_upload_names_stay_in_the_upload_folder(served_app, tmp_path):
     import httpx
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from amint_demo.ui.local_server import LocalApp
+from benchmarks.local_server import LocalApp
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} is missing: the browser test needs Debian's Chromium", allow_module_level=True)
+pytestmark = pytest.mark.slow  # an app process and a headless Chromium
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package")
 expect = playwright_sync.expect
 

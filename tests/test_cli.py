@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from amint_demo.cli import main
-from amint_demo.pairs import MANIFEST_FILE, load_pair
+from amint_demo.methods import get_method, list_methods
+from amint_demo.pairs import MANIFEST_FILE, SCHEMA_VERSION, load_pair
 from amint_demo.reporting import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_module_entry_point_help():
     ("evaluate", ["--all", "--json", "--markdown", "--n-test", "--stored", "--offline"]),
     ("audit", ["--csv", "inputs", "pair"]),
     ("list", ["root"]),
-    ("bench", ["--pair", "--repeats", "--batch-size", "--device"]),
+    ("bench", ["--pair", "--seconds", "--batch-size", "--device"]),
 ])
 def test_subcommand_help(capsys, command, options):
     with pytest.raises(SystemExit) as exit_:
@@ -85,9 +86,23 @@ def test_subcommand_help(capsys, command, options):
 def test_train_help_lists_the_methods(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
-    text = capsys.readouterr().out
-    for method in ("amint", "loss", "passive", "gradient"):
-        assert method in text
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for method in list_methods():
+        assert method in text and get_method(method).help in text
+
+
+def test_every_training_setting_has_a_train_option(capsys):
+    """The train options are derived from TrainConfig: a new setting is a new option, with its own help."""
+    from dataclasses import fields
+
+    from amint_demo.cli import build_parser
+    from amint_demo.methods import TrainConfig
+
+    train = next(a for a in build_parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith("train"))
+    by_dest = {action.dest: action for action in train._actions}
+    for f in fields(TrainConfig):
+        assert f.name in by_dest, f.name
+        assert by_dest[f.name].help and by_dest[f.name].default is None, f.name
 
 
 # --------------------------------------------------------------------------- train → evaluate → list → audit
@@ -101,11 +116,11 @@ def test_train_end_to_end(cli_run):
         assert 0.0 <= line[key] <= 1.0, key
     pair = load_pair(pair_path, device="cpu")
     manifest = pair.manifest
-    assert manifest["method"] == "amint"
-    assert manifest["splits"]["sizes"] == {"members": 200, "external": 200, "test": 200}
-    assert manifest["backbone"]["timm_kwargs"] == {"channels": [8, 16, 32, 64], "layers": [1, 1, 1, 1]}
-    assert manifest["train_config"]["max_steps"] == 3 and manifest["train_config"]["device"] == "cpu"
-    assert line["auc"] == pytest.approx(manifest["metrics"]["members_vs_test"]["auc"], abs=1e-4)
+    assert manifest.schema_version == SCHEMA_VERSION and manifest.method == "amint"
+    assert manifest.splits.sizes.model_dump() == {"members": 200, "external": 200, "test": 200}
+    assert manifest.backbone.timm_kwargs == {"channels": [8, 16, 32, 64], "layers": [1, 1, 1, 1]}
+    assert manifest.train_config.max_steps == 3 and manifest.train_config.device == "cpu"
+    assert line["auc"] == pytest.approx(manifest.metrics.members_vs_test.auc, abs=1e-4)
 
 
 def test_evaluate_writes_json(cli_run, tmp_path, capsys):
@@ -276,7 +291,7 @@ def test_unreadable_config(capsys, tmp_path):
 @pytest.mark.parametrize("argv", [
     ["evaluate", "{missing}", "--offline"],
     ["audit", "{missing}", "{image}"],
-    ["bench", "--pair", "{missing}", "--repeats", "1"],
+    ["bench", "--pair", "{missing}", "--seconds", "1"],
 ], ids=["evaluate", "audit", "bench"])
 def test_nonexistent_pair(capsys, tmp_path, good_png, argv):
     missing = tmp_path / "no-pair"
@@ -304,9 +319,9 @@ def test_bench_prints_the_three_ratios(tiny_pairs, capsys, monkeypatch, tmp_path
     from amint_demo import bench
 
     full = bench.run_bench
-    monkeypatch.setattr(bench, "run_bench", lambda pair, repeats, batch_size: full(pair, repeats, batch_size,
+    monkeypatch.setattr(bench, "run_bench", lambda pair, seconds, batch_size: full(pair, seconds, batch_size,
                                                                                    train_batch=8, train_steps=2))
-    assert main(["bench", "--pair", str(tiny_pairs["amint"]), "--repeats", "3", "--batch-size", "16",
+    assert main(["bench", "--pair", str(tiny_pairs["amint"]), "--seconds", "0.1", "--batch-size", "16",
                  "--device", "cpu", "--json", str(tmp_path / "perf" / "bench.json")]) == 0
     stored = json.loads((tmp_path / "perf" / "bench.json").read_text())
     assert stored["batch_size"] == 16 and stored["audit_latency_ratio"] > 0
@@ -336,16 +351,16 @@ def test_evaluate_with_a_non_positive_n_test_is_a_user_error(capsys, tiny_pairs,
 
 
 @pytest.mark.parametrize("option", [
-    "--repeats",
+    "--seconds",
     "--batch-size",
 ])
-def test_bench_with_zero_repeats_or_batch_is_a_user_error(capsys, tiny_pairs, monkeypatch, option):
+def test_bench_with_zero_seconds_or_batch_is_a_user_error(capsys, tiny_pairs, monkeypatch, option):
     from amint_demo import bench
 
     full = bench.run_bench
-    monkeypatch.setattr(bench, "run_bench", lambda pair, repeats, batch_size: full(pair, repeats, batch_size,
+    monkeypatch.setattr(bench, "run_bench", lambda pair, seconds, batch_size: full(pair, seconds, batch_size,
                                                                                    train_batch=8, train_steps=2))
-    argv = ["bench", "--pair", str(tiny_pairs["amint"]), "--repeats", "2", "--batch-size", "4", "--device", "cpu"]
+    argv = ["bench", "--pair", str(tiny_pairs["amint"]), "--seconds", "0.1", "--batch-size", "4", "--device", "cpu"]
     argv[argv.index(option) + 1] = "0"
     _one_line_error(capsys, argv, option.strip("-").split("-")[0])
 

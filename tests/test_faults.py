@@ -1,18 +1,19 @@
-"""Fault drills on a real app process (amint_demo.ui.faultcheck): each breaks something on purpose and checks the
+"""Fault drills on a real app process (benchmarks.faultcheck): each breaks something on purpose and checks the
 app keeps serving, lists no half-written pair and leaves no temporary file."""
 from __future__ import annotations
 
 import pytest
 
-from amint_demo.ui import registry
-from amint_demo.ui.faultcheck import DRILLS, run_drills
+from benchmarks.faultcheck import DRILLS, run_drills
 
 NAMES = list(DRILLS) + ["failed-write"]
+pytestmark = pytest.mark.slow  # app processes with training workers, broken on purpose
 
 
 @pytest.fixture(scope="module")
-def drill_results(tmp_path_factory):
-    results = run_drills(tmp_path_factory.mktemp("drills"), registry.default_pair(), registry.examples()[0][0])
+def drill_results(tmp_path_factory, repo_runtime):
+    results = run_drills(tmp_path_factory.mktemp("drills"), repo_runtime.pairs.default_pair(),
+                         repo_runtime.gallery.examples()[0][0])
     return dict(zip(NAMES, results))
 
 

@@ -2,20 +2,23 @@
 sizes): concurrent visitors all get verdicts while a training runs, and repeated audits do not grow memory."""
 from __future__ import annotations
 
-from amint_demo.ui import registry
-from amint_demo.ui.faultcheck import SHORT_TRAINING
-from amint_demo.ui.loadcheck import run_load, run_memory
+import pytest
+
+from benchmarks.faultcheck import SHORT_TRAINING
+from benchmarks.loadcheck import run_load, run_memory
+
+pytestmark = pytest.mark.slow  # a real app process under load
 
 
-def test_concurrent_visitors_are_all_answered_while_training_runs(served_app):
-    result = run_load(served_app.url, registry.default_pair(), registry.examples()[0], users=6, audits_per_user=3,
-                      training=SHORT_TRAINING).summary()
+def test_concurrent_visitors_are_all_answered_while_training_runs(served_app, repo_runtime):
+    pair, images = repo_runtime.pairs.default_pair(), repo_runtime.gallery.examples()[0]
+    result = run_load(served_app.url, pair, images, users=6, audits_per_user=3, training=SHORT_TRAINING).summary()
     assert (result["answered"], result["failed"], result["lost"]) == (18, 0, 0), result["failure_examples"]
     assert result["training_outcome"].startswith("**Done"), result["training_outcome"]
-    assert result["latency"]["p95_ms"] >= result["latency"]["p50_ms"] > 0
+    assert result["latency"]["n"] == 18  # every answered audit was timed
 
 
-def test_repeated_audits_do_not_grow_server_memory(served_app):
-    result = run_memory(served_app.url, served_app.process.pid, registry.default_pair(), registry.examples()[0],
-                        audits=100, warmup=20)
+def test_repeated_audits_do_not_grow_server_memory(served_app, repo_runtime):
+    result = run_memory(served_app.url, served_app.process.pid, repo_runtime.pairs.default_pair(),
+                        repo_runtime.gallery.examples()[0], audits=100, warmup=20)
     assert result["growth_mb"] < 20, result

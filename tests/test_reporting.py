@@ -1,7 +1,13 @@
-"""Results tables: the headline picks each family's best aMINT pair and judges it against the targets."""
+"""Results tables: the headline picks each family's best aMINT pair and judges it against the targets; every
+table, list and dropdown names a pair's tap the same way."""
 from __future__ import annotations
 
-from amint_demo.reporting import NO_TAP, TARGETS, headline_rows, headline_table, tap_label
+import pytest
+
+from amint_demo import load_pair
+from amint_demo.methods import get_method, list_methods
+from amint_demo.pairs import NO_TAP, list_pairs
+from amint_demo.reporting import TARGETS, depth_summary, headline_rows, headline_table, results_rows
 
 
 def _row(pair: str, family: str, method: str, auc: float, cost: float | None, ba: float = 0.8, tpr: float = 0.2) -> dict:
@@ -25,7 +31,24 @@ def test_headline_is_the_best_amint_pair_per_family_judged_on_every_target():
     assert "| vit | b-middle | 0.800 ✗ | 0.800 ✗ | 0.200 ✗ | 0.900 / – | – ✗ |" in table
 
 
-def test_the_loss_baseline_has_no_tap():
-    assert tap_label({"method": "loss", "tap_depth": "middle", "taps": ["layer2"]}) == NO_TAP
-    assert tap_label({"method": "amint", "tap_depth": "entry", "taps": ["layer1"]}) == "entry"
-    assert tap_label({"method": "passive", "tap_depth": None, "taps": ["layer1", "layer2"]}) == "layer1+layer2"
+@pytest.mark.parametrize("method", list_methods())
+def test_a_pair_names_its_tap_the_same_way_in_every_list(tiny_pairs, method):
+    """The README table, the explorer's depth rows and the pair dropdown all read Manifest.tap_label."""
+    path = tiny_pairs[method]
+    manifest = load_pair(path, device="cpu").manifest
+    expected = "middle" if get_method(method).reads_taps else NO_TAP
+    assert manifest.tap_label == expected
+    (summary,) = [s for s in list_pairs(path.parent) if s.path == path]
+    assert summary.row()["taps"] == expected
+    assert [r["tap"] for r in depth_summary({str(path): manifest})] == [expected]
+    assert [r["tap"] for r in results_rows({str(path): manifest}, {str(path): manifest.metrics})] == [expected]
+
+
+def test_cost_of_auditability_is_measured_against_the_plain_reference(tiny_pairs):
+    manifests = {str(p): load_pair(p, device="cpu").manifest for p in tiny_pairs.values()}
+    rows = {r["method"]: r for r in results_rows(manifests, {k: m.metrics for k, m in manifests.items()})}
+    plain = next(r for name, r in rows.items() if get_method(name).plain_reference)
+    for name, row in rows.items():
+        assert row["cost_of_auditability"] == pytest.approx(row["task_accuracy"] - plain["task_accuracy"])
+    assert [r["method"] for r in results_rows(manifests, {k: m.metrics for k, m in manifests.items()})] == \
+        list_methods()  # registry order within a family

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from amint_demo.errors import InvalidPair
-from amint_demo.ui import registry, sessions
+from amint_demo.runtime import PairRegistry, housekeeping, sessions
+from amint_demo.settings import Settings
 
 
 def _fake_pair(root: Path, session: str, name: str, age_s: float, size: int = 1000) -> Path:
@@ -66,11 +67,10 @@ def test_stale_leftovers_and_empty_sessions_are_swept_fresh_ones_kept(tmp_path):
     assert not (tmp_path / "empty").exists()
 
 
-def test_policy_from_environment(monkeypatch):
-    monkeypatch.setenv("AMINT_SESSION_TTL_S", "60")
-    monkeypatch.setenv("AMINT_SESSION_MAX_PAIRS", "2")
-    monkeypatch.setenv("AMINT_SESSION_MAX_MB", "1.5")
-    assert sessions.SessionPolicy.from_env() == sessions.SessionPolicy(60.0, 2, int(1.5 * 2**20))
+def test_policy_from_environment():
+    environ = {"AMINT_SESSION_TTL_S": "60", "AMINT_SESSION_MAX_PAIRS": "2", "AMINT_SESSION_MAX_MB": "1.5"}
+    settings = Settings.from_env(environ, gpu=False)
+    assert sessions.SessionPolicy.from_settings(settings) == sessions.SessionPolicy(60.0, 2, int(1.5 * 2**20))
 
 
 # --------------------------------------------------------------------------- what a client may name
@@ -78,43 +78,37 @@ def test_policy_from_environment(monkeypatch):
 
 @pytest.mark.parametrize("value", ["/etc", "/", "..", ".", "", "../pretrained", "/tmp", "pretrained/../../etc",
                                    "x" * 5000, "a\0b"], ids=lambda v: repr(v[:20]))
-def test_paths_outside_the_app_folders_are_refused(value, tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "SESSION_ROOT", tmp_path / "sessions")
+def test_paths_outside_the_app_folders_are_refused(value, tmp_path):
     with pytest.raises(InvalidPair, match="unknown pair|no longer available"):
-        registry.resolve(value, root=tmp_path / "zoo")
+        PairRegistry(tmp_path / "zoo", tmp_path / "sessions").resolve(value)
 
 
-def test_a_link_out_of_the_session_folder_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "SESSION_ROOT", tmp_path / "sessions")
+def test_a_link_out_of_the_session_folder_is_refused(tmp_path):
     outside = _fake_pair(tmp_path, "elsewhere", "pair", age_s=0)
     (tmp_path / "sessions" / "key").mkdir(parents=True)
     (tmp_path / "sessions" / "key" / "link").symlink_to(outside)
     with pytest.raises(InvalidPair, match="unknown pair"):
-        registry.resolve(str(tmp_path / "sessions" / "key" / "link"), root=tmp_path / "zoo")
+        PairRegistry(tmp_path / "zoo", tmp_path / "sessions").resolve(str(tmp_path / "sessions" / "key" / "link"))
 
 
-def test_an_expired_session_pair_is_a_user_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "SESSION_ROOT", tmp_path)
+def test_an_expired_session_pair_is_a_user_error(tmp_path):
     with pytest.raises(InvalidPair, match="no longer available"):
-        registry.get_pair(str(tmp_path / "key" / "amint-gone"))
+        PairRegistry(tmp_path / "zoo", tmp_path).get_pair(str(tmp_path / "key" / "amint-gone"))
 
 
-def test_committed_and_session_pairs_resolve(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "SESSION_ROOT", tmp_path / "sessions")
+def test_committed_and_session_pairs_resolve(tmp_path):
+    registry = PairRegistry(tmp_path / "zoo", tmp_path / "sessions")
     committed = _fake_pair(tmp_path, "zoo", "p", age_s=0)
     mine = _fake_pair(tmp_path, "sessions", "key/amint-1", age_s=0)
-    assert registry.resolve("p", root=tmp_path / "zoo") == committed
-    assert registry.resolve(str(mine), root=tmp_path / "zoo") == mine
+    assert registry.resolve("p") == committed
+    assert registry.resolve(str(mine)) == mine
 
 
 def test_sweep_removes_abandoned_partial_uploads_and_expired_pairs(tmp_path, monkeypatch):
-    from amint_demo.ui import housekeeping
-
     uploads, root = tmp_path / "gradio", tmp_path / "sessions"
     (uploads / "3f2a").mkdir(parents=True)
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
-    monkeypatch.setenv("AMINT_SESSION_TTL_S", "3600")
-    monkeypatch.setattr(registry, "SESSION_ROOT", root)
+    settings = Settings(session_dir=root, session_ttl_s=3600, upload_stale_s=300)
     stamp = time.time() - 600
     abandoned, writing, foreign = uploads / "tmpab12cd_x", uploads / "tmpwriting1", uploads / "tmp-notes.txt"
     complete = uploads / "3f2a" / "photo.png"  # a finished upload: Gradio's own cleanup owns it
@@ -123,7 +117,7 @@ def test_sweep_removes_abandoned_partial_uploads_and_expired_pairs(tmp_path, mon
     for path in (abandoned, foreign, complete):
         os.utime(path, (stamp, stamp))
     expired, fresh = _fake_pair(root, "s", "expired", age_s=7200), _fake_pair(root, "s", "fresh", age_s=10)
-    removed = housekeeping.sweep(upload_stale_s=300)
+    removed = housekeeping.sweep(settings)
     assert sorted(removed) == sorted([abandoned, expired])
     assert writing.exists() and foreign.exists() and complete.exists() and fresh.exists()
     assert not abandoned.exists() and not expired.exists()
@@ -131,8 +125,6 @@ def test_sweep_removes_abandoned_partial_uploads_and_expired_pairs(tmp_path, mon
 
 def test_sweep_never_touches_the_shared_temporary_folder(tmp_path, monkeypatch):
     import tempfile
-
-    from amint_demo.ui import housekeeping
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     old = tmp_path / "tmpab12cd_x"

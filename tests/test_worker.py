@@ -10,7 +10,7 @@ import pytest
 
 from amint_demo.errors import StorageError
 from amint_demo.pairs import list_pairs, load_pair, store
-from amint_demo.pairs.worker import TrainingProcess
+from amint_demo.runtime.worker import TrainingProcess
 from tests.conftest import tiny_config
 
 
@@ -29,6 +29,7 @@ def _run(job: TrainingProcess, until: str | None = None) -> list[dict]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_run_reports_progress_and_saves_a_loadable_pair(tmp_path):
     with TrainingProcess(tiny_config(max_steps=6), tmp_path / "pair") as job:
         events = _run(job)
@@ -39,6 +40,7 @@ def test_a_run_reports_progress_and_saves_a_loadable_pair(tmp_path):
     assert _leftovers(tmp_path) == ["pair"]
 
 
+@pytest.mark.slow
 def test_stop_ends_the_run_without_a_pair(tmp_path):
     job = TrainingProcess(tiny_config(max_steps=2000, epochs=200), tmp_path / "pair")
     try:
@@ -51,6 +53,7 @@ def test_stop_ends_the_run_without_a_pair(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_reported_and_leaves_nothing(tmp_path):
     job = TrainingProcess(tiny_config(max_steps=2000, epochs=200), tmp_path / "pair")
     try:
@@ -63,6 +66,7 @@ def test_a_killed_worker_is_reported_and_leaves_nothing(tmp_path):
     assert _leftovers(tmp_path) == [] and list_pairs(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_failed_write_is_one_message_and_leaves_nothing(tmp_path):
     """The worker may write no file over 64 KiB (RLIMIT_FSIZE): saving the weights fails as on a full disk."""
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -82,9 +86,9 @@ def test_a_failed_write_is_one_message_and_leaves_nothing(tmp_path):
 def test_save_pair_on_a_full_disk_leaves_no_folder(tiny_pairs, tmp_path, monkeypatch):
     pair = load_pair(tiny_pairs["amint"], device="cpu")
     from amint_demo.data import load_dataset
-    from amint_demo.methods import TrainConfig, TrainedModel
+    from amint_demo.methods import TrainedModel
 
-    config = TrainConfig.from_dict(pair.manifest["train_config"])
+    config = pair.manifest.train_config
     dataset = load_dataset(config.dataset, allow_download=False)
     _, splits, _ = pair.rebuild_splits(dataset)
 

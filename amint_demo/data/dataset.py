@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -55,11 +53,6 @@ class ImageDataset:
         for tensor in (self.train_images, self.train_labels, self.test_images, self.test_labels):
             digest.update(tensor.contiguous().numpy().tobytes())
         return digest.hexdigest()
-
-
-def cache_dir() -> Path:
-    """$AMINT_CACHE_DIR, default ~/.cache/amint_demo (read at each call): where downloads go."""
-    return Path(os.environ.get("AMINT_CACHE_DIR", Path.home() / ".cache" / "amint_demo")).expanduser()
 
 
 def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:

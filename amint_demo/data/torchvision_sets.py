@@ -1,12 +1,11 @@
 """MNIST, CIFAR-10 and GTSRB through torchvision: pre-placed files, the cache, then a download.
 
-Each loader looks in its environment folder first (used as torchvision's `root`, never
-downloaded into), else in `$AMINT_CACHE_DIR/torchvision`, downloading there when allowed.
+Each loader looks in its folder first (a setting such as $AMINT_MNIST_DIR, used as torchvision's `root`, never
+downloaded into), else in `<cache dir>/torchvision`, downloading there when allowed.
 Normalisation is mean = std = 0.5 per channel, as in the aMINT paper.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from amint_demo.data.dataset import ImageDataset, cache_dir
-from amint_demo.data.fashion_mnist import IDX_FILES, read_idx
+from amint_demo.data.dataset import ImageDataset
+from amint_demo.data.idx import read_idx_dir
 from amint_demo.errors import DatasetUnavailable
 
 GTSRB_SIZE = 64  # the aMINT paper resizes GTSRB to 64x64
@@ -42,16 +41,17 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def _locate(title: str, env: str, layout: str, build: Builder, allow_download: bool) -> ImageDataset:
-    """$env (pre-placed, read only), then the cache, then a download into the cache."""
-    if os.environ.get(env):
-        root = Path(os.environ[env]).expanduser()
+def _locate(title: str, directory: Path | None, env: str, cache_dir: Path, layout: str, build: Builder,
+            allow_download: bool) -> ImageDataset:
+    """`directory` (the setting $env: pre-placed, read only), then the cache, then a download into the cache."""
+    if directory is not None:
+        root = directory
         try:
             return build(root, False, f"${env} ({root})")
         except Exception as exc:
             raise DatasetUnavailable(f"${env}={root} does not hold {title} ({_reason(exc)}); "
                                      f"expected {layout}") from exc
-    root = cache_dir() / "torchvision"
+    root = cache_dir / "torchvision"
     try:
         return build(root, False, f"cache ({root})")
     except Exception as exc:
@@ -81,13 +81,9 @@ def _build_mnist(root: Path, download: bool, source: str) -> ImageDataset:
 
         for train in (True, False):
             MNIST(str(root), train=train, download=True)
-    arrays = {}
-    for key, stem in IDX_FILES.items():
-        folders = (root, root / "raw", root / "MNIST" / "raw")
-        path = next((d / n for d in folders for n in (stem, f"{stem}.gz") if (d / n).is_file()), None)
-        if path is None:
-            raise FileNotFoundError(f"no {stem}[.gz] in {root}")
-        arrays[key] = read_idx(path)
+    arrays = read_idx_dir(root)
+    if arrays is None:
+        raise FileNotFoundError(f"no complete set of MNIST IDX files in {root}")
     return ImageDataset(
         name="mnist", source=f"MNIST from {source}",
         train_images=_gray(arrays["train_images"]), train_labels=_labels(arrays["train_labels"]),
@@ -134,19 +130,19 @@ def _build_gtsrb(root: Path, download: bool, source: str) -> ImageDataset:
     )
 
 
-def load_mnist(allow_download: bool = True) -> ImageDataset:
+def load_mnist(directory: Path | None, cache_dir: Path, allow_download: bool = True) -> ImageDataset:
     """MNIST, 60,000 train / 10,000 test, uint8 (N, 1, 28, 28)."""
     layout = "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)"
-    return _locate("MNIST", "AMINT_MNIST_DIR", layout, _build_mnist, allow_download)
+    return _locate("MNIST", directory, "AMINT_MNIST_DIR", cache_dir, layout, _build_mnist, allow_download)
 
 
-def load_cifar10(allow_download: bool = True) -> ImageDataset:
+def load_cifar10(directory: Path | None, cache_dir: Path, allow_download: bool = True) -> ImageDataset:
     """CIFAR-10, 50,000 train / 10,000 test, uint8 (N, 3, 32, 32)."""
     layout = "the extracted 'cifar-10-batches-py' folder"
-    return _locate("CIFAR-10", "AMINT_CIFAR10_DIR", layout, _build_cifar10, allow_download)
+    return _locate("CIFAR-10", directory, "AMINT_CIFAR10_DIR", cache_dir, layout, _build_cifar10, allow_download)
 
 
-def load_gtsrb(allow_download: bool = True) -> ImageDataset:
+def load_gtsrb(directory: Path | None, cache_dir: Path, allow_download: bool = True) -> ImageDataset:
     """GTSRB, 26,640 train / 12,630 test, 43 classes, resized to uint8 (N, 3, 64, 64)."""
     layout = "torchvision's 'gtsrb' folder (GTSRB/Training, GTSRB/Final_Test/Images, GT-final_test.csv)"
-    return _locate("GTSRB", "AMINT_GTSRB_DIR", layout, _build_gtsrb, allow_download)
+    return _locate("GTSRB", directory, "AMINT_GTSRB_DIR", cache_dir, layout, _build_gtsrb, allow_download)

@@ -1,4 +1,4 @@
-"""The evaluation protocol: balanced members vs held-out T, task accuracy on T (DESIGN.md §4)."""
+"""The evaluation protocol: balanced members vs held-out T, task accuracy on T (README, "Evaluation protocol")."""
 from __future__ import annotations
 
 import json

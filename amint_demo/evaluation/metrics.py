@@ -1,4 +1,4 @@
-"""Membership metrics of DESIGN.md §4: balanced accuracy at 0.5, ROC AUC, TPR at low FPR, ROC points."""
+"""Membership metrics: balanced accuracy at 0.5, ROC AUC, TPR at 1% and 0.1% FPR (Carlini et al., LiRA), ROC points."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -1,13 +1,17 @@
-"""Training and detection methods: aMINT, plain + loss baseline, passive MINT, gradient MINT."""
-from amint_demo.methods.config import METHOD_HELP, METHODS, TrainConfig
-from amint_demo.methods.detectors import Detector, GradientDetector, HeadDetector, LossDetector, build_detector
-from amint_demo.methods.distributed import DistContext, device_for, init_distributed
-from amint_demo.methods.frozen import split_members_for_head
+"""Membership inference methods, one module each over a small registry (`list_methods`, `get_method`):
+`amint` (Active MINT), `passive` (passive MINT), `gradient` (gradient MINT) and `loss` (the plain model's
+loss threshold). Shared parts: the run's config, the audited-model trainer (`joint`), batching, calibration,
+scoring and saliency."""
+from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.progress import TrainCallbacks, TrainingStopped
-from amint_demo.methods.saliency import membership_cam
+from amint_demo.methods.distributed import DistContext, device_for, init_distributed
+from amint_demo.methods.base import Detector, Method, TrainedModel, TrainingRun
+from amint_demo.methods.registry import get_method, list_methods, method_rank, register_method
+from amint_demo.methods import amint, passive, gradient, loss  # noqa: F401  (each registers its method)
 from amint_demo.methods.scoring import Scores, score
-from amint_demo.methods.train import TrainedModel, train
+from amint_demo.methods.saliency import membership_cam
+from amint_demo.methods.train import train
 
-__all__ = ["METHOD_HELP", "METHODS", "TrainConfig", "Detector", "GradientDetector", "HeadDetector", "LossDetector",
-           "build_detector", "DistContext", "device_for", "init_distributed", "split_members_for_head",
-           "TrainCallbacks", "TrainingStopped", "TrainedModel", "train", "Scores", "score", "membership_cam"]
+__all__ = ["TrainConfig", "TrainCallbacks", "TrainingStopped", "DistContext", "device_for", "init_distributed",
+           "Detector", "Method", "TrainedModel", "TrainingRun", "get_method", "list_methods", "method_rank",
+           "register_method", "Scores", "score", "membership_cam", "train"]

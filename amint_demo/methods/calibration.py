@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_curve
 
 from amint_demo.data import ImageDataset, Splits, calibration_draw
+from amint_demo.methods.base import Detector
 from amint_demo.methods.batches import ImageBatches
-from amint_demo.methods.detectors import Detector, GradientDetector, HeadDetector, LossDetector
 from amint_demo.methods.scoring import score
 from amint_demo.models import AuditableModel
 
 
 def balanced_threshold(member_logits: np.ndarray, nonmember_logits: np.ndarray) -> float:
-    """(N,), (M,) logits -> the threshold, midway between two observed logits, maximising TPR + TNR."""
-    values = np.concatenate([member_logits, nonmember_logits]).astype(np.float64)
-    is_member = np.r_[np.ones(len(member_logits)), np.zeros(len(nonmember_logits))]
-    order = np.argsort(values, kind="stable")
-    values, is_member = values[order], is_member[order]
-    # a threshold just above position i: members above it are found, non-members up to it are cleared
-    tpr = (len(member_logits) - np.cumsum(is_member)) / len(member_logits)
-    tnr = np.cumsum(1 - is_member) / len(nonmember_logits)
-    cuts = np.flatnonzero(np.r_[values[1:] > values[:-1], True])  # only between distinct values
-    best = cuts[np.argmax((tpr + tnr)[cuts])]
-    above = values[best + 1] if best + 1 < len(values) else values[best] + 1.0
-    return float((values[best] + above) / 2)
+    """(N,), (M,) logits -> the threshold maximising TPR + TNR (Youden's J on scikit-learn's ROC), midway
+    between the lowest logit it calls a member and the next lower observed logit."""
+    scores = np.r_[member_logits, nonmember_logits].astype(np.float64)
+    truth = np.r_[np.ones(len(member_logits)), np.zeros(len(nonmember_logits))]
+    fpr, tpr, thresholds = roc_curve(truth, scores, drop_intermediate=False)
+    best = int(np.argmax(tpr - fpr))
+    if best == 0:  # nobody is a member: a threshold above every logit
+        return float(thresholds[1] + 0.5)
+    lower = thresholds[best + 1] if best + 1 < len(thresholds) else thresholds[best] - 1.0
+    return float((thresholds[best] + lower) / 2)
 
 
 def _logits(model: AuditableModel, detector: Detector, batches: ImageBatches, index: torch.Tensor,
@@ -36,21 +35,6 @@ def _logits(model: AuditableModel, detector: Detector, batches: ImageBatches, in
     return np.concatenate(parts)
 
 
-def shift_decision(model: AuditableModel, detector: Detector, shift: float) -> None:
-    """Subtract `shift` from the membership logit, in the detector's last bias (so no new weight is stored)."""
-    if isinstance(detector, HeadDetector):
-        last = model.head.classifier[-1]
-    elif isinstance(detector, GradientDetector):
-        last = detector.head.classifier[-1]
-    elif isinstance(detector, LossDetector):
-        detector.intercept.sub_(shift)
-        return
-    else:
-        raise TypeError(f"no decision bias in {detector.__class__.__name__}")
-    with torch.no_grad():
-        last.bias.sub_(shift)
-
-
 def calibrate(model: AuditableModel, detector: Detector, dataset: ImageDataset, members: torch.Tensor,
               nonmembers: torch.Tensor, device: torch.device, batch_size: int = 256) -> dict:
     """Shift the detector so that its 0.5 threshold is the balanced-accuracy optimum on `members` vs
@@ -59,7 +43,8 @@ def calibrate(model: AuditableModel, detector: Detector, dataset: ImageDataset, 
     model.eval()
     shift = balanced_threshold(_logits(model, detector, batches, members, batch_size),
                                _logits(model, detector, batches, nonmembers, batch_size))
-    shift_decision(model, detector, shift)
+    with torch.no_grad():
+        detector.decision_bias(model).sub_(shift)
     return {"n_members": len(members), "n_nonmembers": len(nonmembers), "logit_shift": shift}
 
 

@@ -1,4 +1,8 @@
-"""The one frozen configuration object of a training run (written into the pair's manifest)."""
+"""The one frozen configuration object of a training run (written into the pair's manifest).
+
+Each field carries its command-line help (and, where it differs from the field name, its flag): the CLI's
+`train` options are derived from these fields.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -6,58 +10,58 @@ from typing import Any
 
 from amint_demo.errors import InvalidConfig
 
-METHODS = ("amint", "loss", "passive", "gradient")
-METHOD_HELP = {
-    "amint": "Active MINT: audited model and MINT head trained jointly (multi-task)",
-    "loss": "plain training (no MINT term) + loss-threshold baseline (Yeom et al.); the reference for the cost of auditability",
-    "passive": "passive MINT: CNN or MLP head on the activations of a frozen plain model",
-    "gradient": "gradient MINT: MLP on per-sample gradients of one layer of a frozen plain model",
-}
+
+def _option(default: Any, help: str, flag: str | None = None, **extra: Any) -> Any:
+    """A config field with its command-line help; `flag` names the option when it is not the field's name."""
+    kwargs = {"default_factory": default} if callable(default) else {"default": default}
+    return field(metadata={"help": help, "flag": flag, **extra}, **kwargs)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of one run. Sizes None mean the dataset's defaults (DESIGN.md §5).
+    """Settings of one run. Sizes None mean the dataset's defaults (the aMINT paper's split where it fits)."""
 
-    `calibration_size`: members and unused train images (outside D and E) on which the detector's 0.5
-    threshold is calibrated after training; 0: no calibration.
-    `focus_fraction`: share of each member batch drawn from extra members (a user's own images), when a
-    run has any, so a handful of them is learned among thousands.
-    """
-
-    method: str = "amint"
-    arch: str = "resnet18"
-    dataset: str = "fashion-mnist"
-    taps: str = "middle"
-    n_members: int | None = None
-    n_external: int | None = None
-    n_test: int | None = None
-    split_seed: int = 0
-    seed: int = 0
-    epochs: int = 10
-    max_steps: int | None = None
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    mint_weight: float = 1.0
-    normalize_first_batch: bool = True
-    head: str = "cnn"
-    head_width: int = 64
-    head_hidden: int = 128
-    head_epochs: int = 10
-    head_member_fraction: float = 0.5
-    focus_fraction: float = 0.25
-    calibration_size: int = 1000
-    gradient_layer: str | None = None
-    small_input_stem: bool = True
-    timm_kwargs: dict[str, Any] = field(default_factory=dict)
-    init_from: str | None = None
-    device: str = "auto"
-    amp: bool = True
+    method: str = _option("amint", "membership inference method (see `--help` of train)")
+    arch: str = _option("resnet18", "timm architecture: a ResNet, MobileNet, DenseNet or ViT")
+    dataset: str = _option("fashion-mnist", "dataset name (see the README's datasets section)")
+    taps: str = _option("middle", "entry, middle, output, or one or two comma-separated module names")
+    n_members: int | None = _option(None, "size of the member set D", flag="members")
+    n_external: int | None = _option(None, "size of the external non-member set E", flag="external")
+    n_test: int | None = _option(None, "size of the held-out non-member set T", flag="test")
+    split_seed: int = _option(0, "seed of the D / E / T split")
+    seed: int = _option(0, "training seed")
+    epochs: int = _option(10, "training epochs (passes over D)")
+    max_steps: int | None = _option(None, "stop after this many optimiser steps (quick runs)")
+    batch_size: int = _option(64, "per side: a D batch and an E batch of this size each step")
+    lr: float = _option(1e-3, "learning rate (AdamW, one-cycle schedule)")
+    weight_decay: float = _option(0.0, "AdamW weight decay")
+    mint_weight: float = _option(1.0, "weight λ of the MINT term (aMINT)", flag="lambda")
+    normalize_first_batch: bool = _option(True, "divide each loss term by its first-batch value",
+                                          flag="first-batch-norm")
+    head: str = _option("cnn", "map head for aMINT / passive MINT", choices=("cnn", "mlp"))
+    head_width: int = _option(64, "channels of the CNN head's convolutions")
+    head_hidden: int = _option(128, "hidden units of the heads' classifier")
+    head_epochs: int = _option(10, "epochs of the passive / gradient head")
+    head_member_fraction: float = _option(0.5, "share of D the passive / gradient / loss detector is fitted on")
+    focus_fraction: float = _option(0.25, "share of each member batch drawn from a user's own images, when a run "
+                                          "has any, so a handful of them is learned among thousands")
+    calibration_size: int = _option(1000, "members and unused train images (outside D and E) on which the "
+                                          "detector's 0.5 threshold is calibrated after training; 0: none",
+                                    flag="calibration")
+    gradient_layer: str | None = _option(None, "module whose weight gradients gradient MINT reads")
+    small_input_stem: bool = _option(True, "a 3×3 stride-1 stem instead of timm's ImageNet stem",
+                                     flag="small-stem")
+    timm_kwargs: dict[str, Any] = _option(dict, "JSON of extra timm.create_model arguments")
+    init_from: str | None = _option(None, "start from this pair's weights (aMINT fine-tuning; the frozen model "
+                                          "for passive / gradient / loss)")
+    device: str = _option("auto", "auto (CUDA if present), cpu, cuda, cuda:N")
+    amp: bool = _option(True, "mixed precision (bfloat16) on CUDA")
 
     def __post_init__(self) -> None:
+        from amint_demo.methods.registry import get_method
+
+        get_method(self.method)  # an unknown method is an InvalidConfig naming the known ones
         checks = [
-            (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
             (self.epochs >= 1 and self.head_epochs >= 1, "epochs must be at least 1"),
             (self.max_steps is None or self.max_steps >= 1, "max_steps must be at least 1"),
             (1 <= self.batch_size <= 4096, "batch_size must be within 1..4096"),

@@ -1,25 +1,47 @@
-"""Training of the audited model: aMINT (task + MINT terms, jointly) or plain (task term only)."""
+"""Training of the audited model: aMINT (task + MINT terms, jointly) or plain (task term only). Shared by the
+aMINT method and by the plain model the frozen-model methods audit."""
 from __future__ import annotations
 
 import math
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from amint_demo.data import ImageDataset, Splits
+from amint_demo.data import ImageDataset
+from amint_demo.errors import InvalidConfig
 from amint_demo.methods.batches import ImageBatches, ShuffledStream
 from amint_demo.methods.config import TrainConfig
-from amint_demo.methods.distributed import DistContext, mean_across
-from amint_demo.methods.progress import TrainCallbacks, TrainingStopped
+from amint_demo.methods.distributed import mean_across
+from amint_demo.methods.progress import TrainingStopped
 from amint_demo.models import AuditableModel, BackboneSpec
+
+if TYPE_CHECKING:
+    from amint_demo.methods.base import TrainingRun
 
 
 def build_model(config: TrainConfig, dataset: ImageDataset, with_head: bool) -> AuditableModel:
+    """A freshly initialised audited model for `config` on `dataset` (with a map head or without)."""
     spec = BackboneSpec(config.arch, dataset.channels, dataset.num_classes, dataset.image_size,
                         config.small_input_stem, dict(config.timm_kwargs))
     return AuditableModel(spec, config.taps, config.head if with_head else None, config.head_width, config.head_hidden)
+
+
+def start_model(config: TrainConfig, dataset: ImageDataset, init: AuditableModel | None,
+                with_head: bool) -> AuditableModel:
+    """A fresh model, or one initialised from an existing pair's model (fine-tuning, or a model to freeze)."""
+    model = build_model(config, dataset, with_head)
+    if init is None:
+        return model
+    if init.spec != model.spec:
+        raise InvalidConfig(f"cannot start from a {init.spec.arch} pair for {dataset.name}/{config.arch}: "
+                            "architecture, input size, channels and classes must match")
+    model.backbone.load_state_dict(init.backbone.state_dict())
+    if with_head and init.head is not None and init.taps == model.taps and init.head_kind == model.head_kind:
+        model.head.load_state_dict(init.head.state_dict())
+    return model
 
 
 def autocast_for(device: torch.device, enabled: bool):
@@ -27,17 +49,16 @@ def autocast_for(device: torch.device, enabled: bool):
     return torch.autocast("cuda", dtype=torch.bfloat16) if enabled and device.type == "cuda" else nullcontext()
 
 
-def train_joint(config: TrainConfig, dataset: ImageDataset, splits: Splits, model: AuditableModel,
-                device: torch.device, callbacks: TrainCallbacks | None = None,
-                context: DistContext = DistContext(), focus: torch.Tensor | None = None) -> list[dict]:
+def train_joint(run: TrainingRun, model: AuditableModel) -> list[dict]:
     """Train `model` in place on members D; with a head, also teach it D (1) from E (0).
 
     One step: a D batch and an E batch of `batch_size` each, in one forward pass;
     L = CE(D)/CE₀ + λ·[BCE(D,1) + BCE(E,0)]/B₀ (₀: first-batch values when normalising).
-    `focus` (member indices, optional): `focus_fraction` of every member batch is drawn from them.
+    `run.focus` (member indices, optional): `focus_fraction` of every member batch is drawn from them.
     Returns one record per epoch (losses and training accuracies).
     """
-    callbacks = callbacks or TrainCallbacks()
+    config, dataset, splits, device = run.config, run.dataset, run.splits, run.device
+    callbacks, context, focus = run.callbacks, run.context, run.focus
     joint = model.head is not None and config.mint_weight > 0
     generator = torch.Generator().manual_seed(config.seed)
     members = ShuffledStream(splits.members, generator)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from amint_demo.methods.detectors import Detector, GradientDetector
+from amint_demo.methods.base import Detector
 from amint_demo.models import AuditOutput, AuditableModel
 
 
@@ -11,9 +11,10 @@ def membership_cam(model: AuditableModel, detector: Detector, x: torch.Tensor,
                    labels: torch.Tensor | None = None) -> list[torch.Tensor] | None:
     """Per tap (B, H, W) in [0, 1]: ReLU(Σ_c mean_hw(∂logit/∂A_c) · A_c), normalised per image.
 
-    x (B, C, H, W) normalised. None for gradient MINT, whose logit is itself a gradient.
+    x (B, C, H, W) normalised. None for a detector that does not explain maps (gradient MINT: its logit is itself
+    a gradient).
     """
-    if isinstance(detector, GradientDetector):
+    if not detector.explains_maps:
         return None
     with torch.enable_grad():
         x = x.detach().requires_grad_(False)

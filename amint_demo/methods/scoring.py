@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import torch
 
-from amint_demo.methods.detectors import Detector
+from amint_demo.methods.base import Detector
 from amint_demo.models import AuditableModel
 
 

@@ -80,7 +80,7 @@ def _stride1_conv(conv: nn.Conv2d) -> nn.Conv2d:
 def _shrink_stem(model: nn.Module, family: str) -> None:
     """Replace an ImageNet stem (7×7/2 conv + max-pool, or a 3×3/2 conv) by a 3×3/1 conv, no pool.
 
-    Keeps a 28 px input at 28 px through the stem instead of 7 px (see DESIGN.md §2).
+    Keeps a 28 px input at 28 px through the stem instead of 7 px (timm's ImageNet stem leaves the taps little to read).
     """
     if family == "resnet" and isinstance(model.conv1, nn.Conv2d):
         model.conv1 = _stride1_conv(model.conv1)

@@ -1,29 +1,194 @@
-"""The manifest of a pair: schema, construction and validation."""
+"""The manifest of a pair: a typed, versioned record that validates itself on load.
+
+`read_manifest` parses manifest.json, migrates older schema versions (`MIGRATIONS`) and validates every field;
+whatever is wrong becomes one `InvalidPair` line. Every reader of a pair's metadata goes through `Manifest`.
+Schema history: 1, the first release; 2, the detector section is the method's own (no "kind" field).
+"""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from amint_demo.data import ImageDataset, Splits
-from amint_demo.errors import InvalidPair
+from amint_demo.errors import AmintError, InvalidPair
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import METHODS, Detector, TrainConfig
-from amint_demo.models import AuditableModel, tap_depth_name
+from amint_demo.methods import Method, TrainConfig, TrainedModel, get_method
+from amint_demo.models import BackboneSpec, tap_depth_name
 from amint_demo.version import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 WEIGHTS_FILE = "weights.safetensors"
 MEMBERS_FILE = "members.txt"
 EXTRA_FILE = "extra_members.safetensors"
-REQUIRED = {
-    "schema_version": int, "library_version": str, "created": str, "method": str, "dataset": dict,
-    "splits": dict, "backbone": dict, "taps": list, "tap_depth": (str, type(None)), "head": (dict, type(None)),
-    "detector": dict, "train_config": dict, "metrics": (dict, type(None)), "history": dict, "weights": dict,
-}
-DATASET_KEYS = ("name", "source", "fingerprint", "num_classes", "class_names", "image_size", "channels", "mean", "std")
+NO_TAP = "n/a"  # what a method that reads no tapped layer shows as its tap depth
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetEntry(_Entry):
+    """What the pair was trained on; the fingerprint tells two copies of a dataset apart."""
+
+    name: str
+    source: str
+    fingerprint: str = Field(pattern=SHA256)
+    num_classes: int = Field(ge=2)
+    class_names: tuple[str, ...]
+    image_size: int = Field(ge=1)
+    channels: Literal[1, 3]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def of(cls, dataset: ImageDataset) -> DatasetEntry:
+        return cls(name=dataset.name, source=dataset.source, fingerprint=dataset.fingerprint(),
+                   num_classes=dataset.num_classes, class_names=dataset.class_names, image_size=dataset.image_size,
+                   channels=dataset.channels, mean=dataset.mean, std=dataset.std)
+
+
+class SplitSizes(_Entry):
+    members: int = Field(ge=1)
+    external: int = Field(ge=0)
+    test: int = Field(ge=0)
+
+
+class SplitsEntry(_Entry):
+    """Enough to rebuild D, E and T and check them: seed, sizes, SHA-256 of the sorted member indices.
+    `head_members`: how many members the detector was fitted on (methods fitted on part of D)."""
+
+    seed: int
+    sizes: SplitSizes
+    member_sha256: str = Field(pattern=SHA256)
+    members_file: Literal["members.txt"] = MEMBERS_FILE
+    head_member_fraction: float | None = None
+    head_members: int | None = None
+
+
+class BackboneEntry(_Entry):
+    """The backbone's `BackboneSpec`, its family and its parameter count."""
+
+    arch: str
+    in_chans: int
+    num_classes: int
+    img_size: int
+    small_input_stem: bool
+    timm_kwargs: dict[str, Any]
+    family: str
+    parameters: int = Field(ge=0)
+
+    def spec(self) -> BackboneSpec:
+        return BackboneSpec(self.arch, self.in_chans, self.num_classes, self.img_size, self.small_input_stem,
+                            dict(self.timm_kwargs))
+
+
+class HeadEntry(_Entry):
+    """The map head over the tapped activations."""
+
+    kind: Literal["cnn", "mlp"]
+    channels: tuple[int, ...]
+    width: int = Field(ge=1)
+    hidden: int = Field(ge=1)
+
+
+class WeightsEntry(_Entry):
+    file: Literal["weights.safetensors"] = WEIGHTS_FILE
+    sha256: str = Field(pattern=SHA256)
+    dtype: Literal["float32", "float16"]
+    bytes: int | None = None
+
+
+class ExtraMembersEntry(_Entry):
+    """A user's own images added to the members, stored beside the weights."""
+
+    file: Literal["extra_members.safetensors"] = EXTRA_FILE
+    count: int = Field(ge=1)
+    sha256: str = Field(pattern=SHA256)
+
+
+class Manifest(_Entry):
+    """The whole manifest.json of a pair (schema `SCHEMA_VERSION`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    schema_version: Literal[2]
+    library_version: str
+    created: str
+    method: str
+    dataset: DatasetEntry
+    splits: SplitsEntry
+    backbone: BackboneEntry
+    taps: tuple[str, ...] = Field(min_length=1, max_length=2)
+    tap_depth: str | None
+    head: HeadEntry | None
+    detector: dict[str, Any]
+    train_config: TrainConfig
+    metrics: EvaluationResult | None
+    history: dict[str, list[dict[str, Any]]]
+    weights: WeightsEntry
+    runtime: dict[str, Any] = Field(default_factory=dict)
+    extra_members: ExtraMembersEntry | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, name: str) -> str:
+        get_method(name)  # InvalidConfig (a ValueError) names the known methods
+        return name
+
+    @field_validator("train_config", mode="before")
+    @classmethod
+    def _config(cls, value: Any) -> Any:
+        return TrainConfig.from_dict(value) if isinstance(value, dict) else value
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics(cls, value: Any) -> Any:
+        return EvaluationResult.from_dict(value) if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _sections_agree(self) -> Manifest:
+        try:
+            self.method_info.check_section(self.detector)
+        except ValidationError as err:
+            raise ValueError(f"{_one_line(err, 'detector section')} (method {self.method})") from None
+        if self.train_config.method != self.method:
+            raise ValueError(f"train_config.method {self.train_config.method!r} is not the pair's method")
+        return self
+
+    @field_serializer("train_config")
+    def _dump_config(self, config: TrainConfig) -> dict:
+        return config.to_dict()
+
+    @field_serializer("metrics")
+    def _dump_metrics(self, metrics: EvaluationResult | None) -> dict | None:
+        return None if metrics is None else metrics.to_dict()
+
+    @property
+    def method_info(self) -> Method:
+        return get_method(self.method)
+
+    @property
+    def family(self) -> str:
+        return self.backbone.family
+
+    @property
+    def tap_label(self) -> str:
+        """The tap depth ("entry", "middle", "output"), the tapped module names, or NO_TAP for a method that
+        reads no layer (the same at every depth)."""
+        if not self.method_info.reads_taps:
+            return NO_TAP
+        return self.tap_depth or "+".join(self.taps)
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=1)
 
 
 def sha256_file(path: Path) -> str:
@@ -34,62 +199,88 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def dataset_entry(dataset: ImageDataset) -> dict[str, Any]:
-    return {"name": dataset.name, "source": dataset.source, "fingerprint": dataset.fingerprint(),
-            "num_classes": dataset.num_classes, "class_names": list(dataset.class_names),
-            "image_size": dataset.image_size, "channels": dataset.channels,
-            "mean": list(dataset.mean), "std": list(dataset.std)}
+def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, trained: TrainedModel,
+                   evaluation: EvaluationResult | None, weights: WeightsEntry, runtime: dict,
+                   extra_members: ExtraMembersEntry | None) -> Manifest:
+    """The manifest of a freshly trained pair (`dataset`: the base dataset, without any extra members)."""
+    model = trained.model
+    split_entry = SplitsEntry(seed=splits.seed, sizes=SplitSizes(**splits.sizes()),
+                              member_sha256=splits.member_sha256())
+    if trained.head_members is not None:
+        split_entry = split_entry.model_copy(update={"head_member_fraction": config.head_member_fraction,
+                                                     "head_members": len(trained.head_members)})
+    head = None if model.head is None else HeadEntry(kind=model.head_kind, channels=tuple(model.tap_channels),
+                                                     width=config.head_width, hidden=config.head_hidden)
+    backbone = BackboneEntry(**model.spec.to_dict(), family=model.spec.family,
+                             parameters=sum(p.numel() for p in model.backbone.parameters()))
+    return Manifest(schema_version=SCHEMA_VERSION, library_version=__version__,
+                    created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), method=config.method,
+                    dataset=DatasetEntry.of(dataset), splits=split_entry, backbone=backbone, taps=tuple(model.taps),
+                    tap_depth=tap_depth_name(model.backbone, model.taps), head=head,
+                    detector=trained.detector.section(), train_config=config, metrics=evaluation,
+                    history=trained.history, weights=weights, runtime=runtime, extra_members=extra_members)
 
 
-def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, model: AuditableModel,
-                   detector: Detector, head_members_count: int | None, evaluation: EvaluationResult | None,
-                   history: dict, weights: dict, runtime: dict, extra_members: dict | None) -> dict[str, Any]:
-    split_entry = splits.to_manifest() | {"members_file": MEMBERS_FILE}
-    if head_members_count is not None:
-        split_entry |= {"head_member_fraction": config.head_member_fraction, "head_members": head_members_count}
-    return {
-        "schema_version": SCHEMA_VERSION, "library_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "method": config.method, "dataset": dataset_entry(dataset), "splits": split_entry,
-        "backbone": model.spec.to_dict() | {"family": model.spec.family,
-                                            "parameters": sum(p.numel() for p in model.backbone.parameters())},
-        "taps": list(model.taps), "tap_depth": tap_depth_name(model.backbone, model.taps),
-        "head": None if model.head is None else {"kind": model.head_kind, "channels": list(model.tap_channels),
-                                                  "width": config.head_width, "hidden": config.head_hidden},
-        "detector": {"kind": detector.kind, **detector.config()},
-        "train_config": config.to_dict(),
-        "metrics": None if evaluation is None else evaluation.to_dict(),
-        "history": history, "weights": weights, "runtime": runtime, "extra_members": extra_members,
-    }
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 named the detector's kind beside its settings; in 2 the method alone says which detector it
+    is (a kind that disagrees with the method is caught by the section's validation and the tensor names)."""
+    detector = dict(data.get("detector") or {})
+    detector.pop("kind", None)
+    return data | {"schema_version": 2, "detector": detector}
 
 
-def validate_manifest(manifest: Any, where: Path) -> dict[str, Any]:
-    """Check the manifest's schema; raise InvalidPair naming the first problem."""
-    if not isinstance(manifest, dict):
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def migrate(data: Any, where: Path) -> dict[str, Any]:
+    """Bring a parsed manifest of any supported schema up to `SCHEMA_VERSION`."""
+    if not isinstance(data, dict):
         raise InvalidPair(f"{where}: manifest is not a JSON object")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise InvalidPair(f"{where}: schema_version {manifest.get('schema_version')!r} is not supported (expected {SCHEMA_VERSION})")
-    for key, kind in REQUIRED.items():
-        if key not in manifest:
-            raise InvalidPair(f"{where}: manifest lacks {key!r}")
-        if not isinstance(manifest[key], kind):
-            raise InvalidPair(f"{where}: manifest field {key!r} has the wrong type")
-    if manifest["method"] not in METHODS:
-        raise InvalidPair(f"{where}: unknown method {manifest['method']!r}")
-    missing = [k for k in DATASET_KEYS if k not in manifest["dataset"]]
-    if missing:
-        raise InvalidPair(f"{where}: manifest dataset entry lacks {missing}")
-    for key in ("seed", "sizes", "member_sha256", "members_file"):
-        if key not in manifest["splits"]:
-            raise InvalidPair(f"{where}: manifest splits entry lacks {key!r}")
-    for key in ("file", "sha256", "dtype"):
-        if key not in manifest["weights"]:
-            raise InvalidPair(f"{where}: manifest weights entry lacks {key!r}")
-    extra = manifest.setdefault("extra_members", None)  # optional: absent means no extra members
-    well_formed = extra is None or (isinstance(extra, dict) and extra.get("file") == EXTRA_FILE
-                                    and isinstance(extra.get("count"), int) and isinstance(extra.get("sha256"), str))
-    if not well_formed:
-        raise InvalidPair(f"{where}: manifest extra_members entry is malformed")
-    if manifest["splits"]["members_file"] != MEMBERS_FILE or manifest["weights"]["file"] != WEIGHTS_FILE:
-        raise InvalidPair(f"{where}: manifest names unexpected files")
-    return manifest
+    if "schema_version" not in data:
+        raise InvalidPair(f"{where}: manifest lacks 'schema_version'")
+    while data.get("schema_version") in MIGRATIONS:
+        data = MIGRATIONS[data["schema_version"]](data)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InvalidPair(f"{where}: schema_version {data.get('schema_version')!r} is not supported "
+                          f"(this library reads 1 to {SCHEMA_VERSION})")
+    return data
+
+
+def _one_line(error: ValidationError, what: str = "manifest") -> str:
+    """The first problem pydantic found, as one phrase naming the field."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "missing":
+        return f"{what} lacks {location.split('.')[-1]!r}" + (f" (in {location})" if "." in location else "")
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{what} field {location!r}: {message}" if location else f"{what}: {message}"
+
+
+def parse_manifest(data: Any, where: Path) -> Manifest:
+    """A parsed manifest.json (any supported schema) -> Manifest, or InvalidPair naming the first problem."""
+    data = migrate(data, where)
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as err:
+        raise InvalidPair(" ".join(f"{where}: {_one_line(err)}".split())) from None
+    except AmintError as err:  # raised by a validator outside pydantic's wrapping
+        raise InvalidPair(f"{where}: {err}") from None
+
+
+def read_manifest_file(file: Path) -> Manifest:
+    """Read and validate `file` (a pair's manifest.json)."""
+    try:
+        return parse_manifest(json.loads(file.read_text()), file.parent)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InvalidPair(f"{file} is not valid JSON: {err}") from None
+
+
+def config_from_json(path: Path) -> dict[str, Any]:
+    """Training settings from a JSON file: a pair's manifest (any supported schema; its `train_config`) or a
+    plain object of TrainConfig fields."""
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    if "schema_version" in data:
+        return parse_manifest(data, path).train_config.to_dict()
+    return data

@@ -1,14 +1,12 @@
 """A pair on disk: manifest.json + members.txt + weights.safetensors. Atomic save, validating load."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,12 +18,11 @@ from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_membe
                              make_splits, normalize, to_model_input)
 from amint_demo.errors import AmintError, InvalidPair, StorageError
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import (Detector, TrainConfig, TrainedModel, build_detector, membership_cam, score,
-                                split_members_for_head)
-from amint_demo.models import AuditableModel, BackboneSpec, pick_device
+from amint_demo.methods import Detector, TrainConfig, TrainedModel, membership_cam, score
+from amint_demo.models import AuditableModel, pick_device
 from amint_demo.pairs.audit import AuditVerdict, verdicts
-from amint_demo.pairs.manifest import (EXTRA_FILE, MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, build_manifest, sha256_file,
-                                       validate_manifest)
+from amint_demo.pairs.manifest import (EXTRA_FILE, MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, ExtraMembersEntry,
+                                       Manifest, WeightsEntry, build_manifest, read_manifest_file, sha256_file)
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 ImageSource = str | os.PathLike | bytes | Image.Image
@@ -36,7 +33,7 @@ class Pair:
     """An audited model with its membership detector, loaded from a pair directory."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     model: AuditableModel
     detector: Detector
     device: torch.device
@@ -48,7 +45,7 @@ class Pair:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.manifest["dataset"]["class_names"])
+        return list(self.manifest.dataset.class_names)
 
     def members(self) -> np.ndarray:
         """The member indices (into the dataset's official train split), sorted, int64."""
@@ -56,14 +53,14 @@ class Pair:
 
     def preprocess(self, images: Sequence[ImageSource]) -> torch.Tensor:
         """Any PIL images, paths or bytes -> uint8 (B, C, S, S) as the model expects (may raise InvalidImage)."""
-        data = self.manifest["dataset"]
-        return to_model_input([load_image(image) for image in images], data["channels"], data["image_size"])
+        data = self.manifest.dataset
+        return to_model_input([load_image(image) for image in images], data.channels, data.image_size)
 
     def audit_pixels(self, pixels: torch.Tensor, labels: Sequence[int] | None = None,
                      explain: bool = False) -> list[AuditVerdict]:
         """uint8 (B, C, S, S) -> one verdict per image; `explain` adds membership Grad-CAM maps."""
-        data = self.manifest["dataset"]
-        x = normalize(pixels.to(self.device), tuple(data["mean"]), tuple(data["std"]))
+        data = self.manifest.dataset
+        x = normalize(pixels.to(self.device), data.mean, data.std)
         y = None if labels is None else torch.as_tensor(list(labels), dtype=torch.long, device=self.device)
         result = score(self.model, self.detector, x, y)
         cams = membership_cam(self.model, self.detector, x, y) if explain else None
@@ -83,23 +80,19 @@ class Pair:
     def rebuild_splits(self, dataset: ImageDataset) -> tuple[ImageDataset, Splits, torch.Tensor | None]:
         """Rebuild D, E, T on the base dataset (plus the pair's extra members, appended to the train split)
         and check them against the manifest's member hash. Returns (dataset, splits, extra member indices)."""
-        entry = self.manifest["splits"]
-        sizes = entry["sizes"]
+        entry = self.manifest.splits
         n_extra = 0 if self.extra_members is None else len(self.extra_members.labels)
-        splits = make_splits(dataset, sizes["members"] - n_extra, sizes["external"], sizes["test"], entry["seed"])
+        splits = make_splits(dataset, entry.sizes.members - n_extra, entry.sizes.external, entry.sizes.test, entry.seed)
         extra = None
         if self.extra_members is not None:
             dataset, splits, extra = add_extra_members(dataset, splits, self.extra_members)
-        if splits.member_sha256() != entry["member_sha256"]:
+        if splits.member_sha256() != entry.member_sha256:
             raise InvalidPair(f"{self.path}: the rebuilt member set does not match the manifest's hash")
         return dataset, splits, extra
 
     def head_members(self, splits: Splits) -> torch.Tensor | None:
-        """Members the detector was fitted on (passive, gradient, loss); None for aMINT."""
-        if "head_members" not in self.manifest["splits"]:
-            return None
-        config = TrainConfig.from_dict(self.manifest["train_config"])
-        return split_members_for_head(splits, config.head_member_fraction, config.seed)[0]
+        """Members the detector was fitted on (methods fitted on part of D); None when it saw all of D."""
+        return self.manifest.method_info.head_members(splits, self.manifest.train_config)
 
 
 def read_members(path: Path) -> np.ndarray:
@@ -134,17 +127,15 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
                  for k, v in _state(trained.model, trained.detector).items()}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
         (tmp / MEMBERS_FILE).write_text("\n".join(map(str, splits.members.tolist())) + "\n")
-        weights = {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE),
-                   "dtype": "float16" if float16 else "float32", "bytes": (tmp / WEIGHTS_FILE).stat().st_size}
+        weights = WeightsEntry(sha256=sha256_file(tmp / WEIGHTS_FILE), dtype="float16" if float16 else "float32",
+                               bytes=(tmp / WEIGHTS_FILE).stat().st_size)
         extra_entry = None
         if extra is not None:
             save_file({"images": extra.images.contiguous(), "labels": extra.labels.to(torch.int64).contiguous()},
                       str(tmp / EXTRA_FILE))
-            extra_entry = {"file": EXTRA_FILE, "count": len(extra.labels), "sha256": extra.sha256()}
-        head_count = None if trained.head_members is None else len(trained.head_members)
-        manifest = build_manifest(config, dataset, splits, trained.model, trained.detector, head_count, evaluation,
-                                  trained.history, weights, runtime or {}, extra_entry)
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
+            extra_entry = ExtraMembersEntry(count=len(extra.labels), sha256=extra.sha256())
+        manifest = build_manifest(config, dataset, splits, trained, evaluation, weights, runtime or {}, extra_entry)
+        (tmp / MANIFEST_FILE).write_text(manifest.to_json())
         if path.exists():
             trash = path.with_name(f".{path.name}.old")
             os.replace(path, trash)
@@ -160,7 +151,8 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
     return path
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> Manifest:
+    """The validated manifest of the pair directory `path` (older schemas migrated)."""
     if not path.is_dir():
         raise InvalidPair(f"{path} is not a pair directory")
     file = path / MANIFEST_FILE
@@ -168,31 +160,25 @@ def read_manifest(path: Path) -> dict[str, Any]:
         pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
         hint = f" (found {', '.join(pickles)}: pickled checkpoints are never loaded)" if pickles else ""
         raise InvalidPair(f"{path} has no {MANIFEST_FILE}{hint}")
-    try:
-        return validate_manifest(json.loads(file.read_text()), path)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InvalidPair(f"{file} is not valid JSON: {err}") from None
+    return read_manifest_file(file)
 
 
-def _build(manifest: dict[str, Any], path: Path) -> tuple[AuditableModel, Detector]:
+def _build(manifest: Manifest, path: Path) -> tuple[AuditableModel, Detector]:
     try:
-        backbone = {k: v for k, v in manifest["backbone"].items() if k not in ("family", "parameters")}
-        spec = BackboneSpec.from_dict(backbone)
-        head = manifest["head"]
-        model = AuditableModel(spec, manifest["taps"], head["kind"] if head else None,
-                               head["width"] if head else 64, head["hidden"] if head else 128)
-        detector_entry = dict(manifest["detector"])
-        detector = build_detector(detector_entry.pop("kind"), detector_entry)
+        head = manifest.head
+        model = AuditableModel(manifest.backbone.spec(), list(manifest.taps), head.kind if head else None,
+                               head.width if head else 64, head.hidden if head else 128)
+        detector = manifest.method_info.build_detector(manifest.detector)
     except Exception as err:  # any inconsistency in the manifest is the pair's fault, not ours
         raise InvalidPair(f"{path}: manifest does not describe a buildable model: {err}") from None
     return model, detector
 
 
-def _load_weights(path: Path, manifest: dict[str, Any], expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _load_weights(path: Path, manifest: Manifest, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     file = path / WEIGHTS_FILE
     if not file.is_file():
         raise InvalidPair(f"{path} has no {WEIGHTS_FILE}")
-    if sha256_file(file) != manifest["weights"]["sha256"]:
+    if sha256_file(file) != manifest.weights.sha256:
         raise InvalidPair(f"{file} does not match the SHA-256 in the manifest (modified or corrupt)")
     try:
         with safe_open(str(file), framework="pt") as handle:
@@ -212,8 +198,8 @@ def _load_weights(path: Path, manifest: dict[str, Any], expected: dict[str, torc
     return loaded
 
 
-def _load_extra(path: Path, manifest: dict[str, Any]) -> ExtraMembers | None:
-    entry = manifest["extra_members"]
+def _load_extra(path: Path, manifest: Manifest) -> ExtraMembers | None:
+    entry = manifest.extra_members
     if entry is None:
         return None
     file = path / EXTRA_FILE
@@ -225,8 +211,8 @@ def _load_extra(path: Path, manifest: dict[str, Any]) -> ExtraMembers | None:
         extra = ExtraMembers(images, labels)
     except (SafetensorError, OSError, ValueError, AmintError) as err:
         raise InvalidPair(f"{file} is not a valid extra-member file: {err}") from None
-    data = manifest["dataset"]
-    if extra.sha256() != entry["sha256"] or tuple(images.shape[1:]) != (data["channels"], data["image_size"], data["image_size"]):
+    data = manifest.dataset
+    if extra.sha256() != entry.sha256 or tuple(images.shape[1:]) != (data.channels, data.image_size, data.image_size):
         raise InvalidPair(f"{file} does not match the manifest (modified or corrupt)")
     return extra
 
@@ -235,7 +221,7 @@ def load_pair(path: str | Path, device: str = "auto") -> Pair:
     """Load and validate a pair: schema, member-list hash, weight hash, tensor names and shapes."""
     path = Path(path).resolve()
     manifest = read_manifest(path)
-    if indices_sha256(read_members(path)) != manifest["splits"]["member_sha256"]:
+    if indices_sha256(read_members(path)) != manifest.splits.member_sha256:
         raise InvalidPair(f"{path}: {MEMBERS_FILE} does not match the member hash in the manifest")
     model, detector = _build(manifest, path)
     state = _load_weights(path, manifest, _state(model, detector))

@@ -5,27 +5,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amint_demo.errors import InvalidPair
-from amint_demo.pairs.manifest import MANIFEST_FILE
+from amint_demo.pairs.manifest import MANIFEST_FILE, Manifest
 from amint_demo.pairs.store import read_manifest
 
 
 @dataclass(frozen=True)
 class PairSummary:
     path: Path
-    manifest: dict | None
+    manifest: Manifest | None
     problem: str | None  # why the pair cannot be loaded, or None
 
     def row(self) -> dict[str, object]:
+        """One line of `amint_demo list`: the pair's method, backbone, tap and headline metrics."""
         if self.manifest is None:
             return {"pair": self.path.name, "problem": self.problem}
         m = self.manifest
-        metrics = (m.get("metrics") or {}).get("members_vs_test") or {}
-        return {"pair": self.path.name, "method": m["method"], "arch": m["backbone"]["arch"],
-                "family": m["backbone"].get("family"), "taps": m.get("tap_depth") or "+".join(m["taps"]),
-                "dataset": m["dataset"]["name"], "members": m["splits"]["sizes"]["members"],
-                "balanced_accuracy": metrics.get("balanced_accuracy"), "auc": metrics.get("auc"),
-                "tpr_at_1pct_fpr": metrics.get("tpr_at_1pct_fpr"),
-                "task_accuracy": (m.get("metrics") or {}).get("task_accuracy")}
+        metrics = m.metrics
+        head = metrics.members_vs_test if metrics else None
+        return {"pair": self.path.name, "method": m.method, "arch": m.backbone.arch, "family": m.family,
+                "taps": m.tap_label, "dataset": m.dataset.name, "members": m.splits.sizes.members,
+                "balanced_accuracy": head.balanced_accuracy if head else None, "auc": head.auc if head else None,
+                "tpr_at_1pct_fpr": head.tpr_at_1pct_fpr if head else None,
+                "task_accuracy": metrics.task_accuracy if metrics else None}
 
 
 def list_pairs(root: str | Path) -> list[PairSummary]:

@@ -1,1 +1,2 @@
-"""The Gradio user interface: composes library calls only."""
+"""The Gradio page: one module per tab, over an app `Runtime`; it composes library calls and holds no training
+or metric logic."""

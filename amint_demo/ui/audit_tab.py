@@ -6,7 +6,7 @@ import gradio as gr
 from amint_demo.data import load_image
 from amint_demo.errors import AmintError
 from amint_demo.pairs import AuditVerdict
-from amint_demo.ui import registry
+from amint_demo.runtime import Runtime
 from amint_demo.ui.components import UploadedImage
 from amint_demo.ui.figures import compare_figure
 from amint_demo.ui.heatmap import overlay
@@ -14,17 +14,6 @@ from amint_demo.ui.heatmap import overlay
 # Audits in flight at once, shared by the button and the image-change listener (each takes ~25 ms of one
 # thread); more wait in the queue, and Gradio shows a waiting visitor their place in it.
 AUDIT_CONCURRENCY = 8
-
-
-def _verdict_or_error(pair_path: str | None, image_path: str | None) -> AuditVerdict:
-    if not pair_path:
-        raise gr.Error("Choose a model pair first.")
-    if not image_path:
-        raise gr.Error("Upload, paste or pick an image first.")
-    try:
-        return registry.get_pair(pair_path).audit([load_image(image_path)], explain=True)[0]
-    except AmintError as err:
-        raise gr.Error(str(err), print_exception=False) from None
 
 
 def render_maps(verdict: AuditVerdict, opacity: float) -> tuple[list, list]:
@@ -46,17 +35,8 @@ def verdict_text(verdict: AuditVerdict, truth: dict | None) -> str:
         lines.append(f"**Ground truth:** this image {actual} in the training set (a {truth['label']}) — "
                      f"the test is **{'right' if right else 'wrong'}** here.")
     if verdict.membership_maps is None:
-        lines.append("_Gradient MINT reads gradients, not activations: no membership map for this method._")
+        lines.append("_This method's score is not read from the activation maps: no membership map for it._")
     return "\n\n".join(lines)
-
-
-def audit(pair_path: str | None, image_path: str | None, opacity: float = 0.5):
-    """API `audit`: (pair path, image file) -> (verdict label, text, activation maps, membership maps, state)."""
-    verdict = _verdict_or_error(pair_path, image_path)
-    truth = registry.example_truth(image_path)
-    activations, membership = render_maps(verdict, opacity)
-    label = {"member": verdict.membership_probability, "non-member": 1 - verdict.membership_probability}
-    return label, verdict_text(verdict, truth), activations, membership, verdict
 
 
 def rerender(verdict: AuditVerdict | None, opacity: float):
@@ -65,60 +45,88 @@ def rerender(verdict: AuditVerdict | None, opacity: float):
     return render_maps(verdict, opacity)
 
 
-def compare_methods(pair_path: str | None, image_path: str | None, session_pairs: list[str] | None = None):
-    """API `compare`: the image's membership probability under every pair of the chosen pair's family."""
-    if not pair_path or not image_path:
-        raise gr.Error("Choose a pair and an image first.")
-    try:
-        family = registry.family_of_pair(pair_path)
-        image = load_image(image_path)
-        rows = []
-        for summary in registry.summaries(session_pairs):
-            row = summary.row()
-            if row["family"] == family:
-                verdict = registry.get_pair(str(summary.path)).audit([image])[0]
-                rows.append((f"{row['method']} · {row['taps']}", verdict.membership_probability))
-    except AmintError as err:
-        raise gr.Error(str(err), print_exception=False) from None
-    return compare_figure(rows)
+class AuditTab:
+    """The audit tab's handlers over one app's runtime."""
 
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
-def pick_example(evt: gr.SelectData) -> str:
-    return registry.examples()[0][evt.index]
+    def _verdict(self, pair_value: str | None, image_path: str | None) -> AuditVerdict:
+        if not pair_value:
+            raise gr.Error("Choose a model pair first.")
+        if not image_path:
+            raise gr.Error("Upload, paste or pick an image first.")
+        try:
+            return self.runtime.pairs.get_pair(pair_value).audit([load_image(image_path)], explain=True)[0]
+        except AmintError as err:
+            raise gr.Error(str(err), print_exception=False) from None
 
+    def audit(self, pair_value: str | None, image_path: str | None, opacity: float = 0.5):
+        """API `audit`: (pair, image file) -> (verdict label, text, activation maps, membership maps, state)."""
+        verdict = self._verdict(pair_value, image_path)
+        truth = self.runtime.gallery.example_truth(image_path)
+        activations, membership = render_maps(verdict, opacity)
+        label = {"member": verdict.membership_probability, "non-member": 1 - verdict.membership_probability}
+        return label, verdict_text(verdict, truth), activations, membership, verdict
 
-def build(pair: gr.Dropdown, session: gr.State) -> gr.Image:
-    """Lay out the tab; returns the image input (the explorer reuses it)."""
-    gallery_paths, _ = registry.examples()
-    with gr.Row():
-        with gr.Column(scale=1):
-            image = UploadedImage(type="filepath", label="Image to audit", sources=["upload", "clipboard", "webcam"],
-                                  height=260, elem_id="audit-image")
-            audit_button = gr.Button("Was it in the training set?", variant="primary")
-            if gallery_paths:
-                gallery = gr.Gallery(gallery_paths, label="Members and non-members: click one, then guess",
-                                     columns=5, height="auto", allow_preview=False, elem_id="example-gallery")
-                gallery.select(pick_example, None, image)
-            photos = registry.upload_examples()
-            if photos:
-                gr.Examples(photos, inputs=image, label="Photos no model has seen")
-        with gr.Column(scale=1):
-            verdict_label = gr.Label(label="Verdict", num_top_classes=2, elem_id="verdict")
-            text = gr.Markdown(elem_id="verdict-text")
-            opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Heatmap opacity")
-            activation_maps = gr.Gallery(label="Activations the verdict was read from", columns=2, height="auto",
-                                         object_fit="contain", elem_id="activation-maps")
-            membership_maps = gr.Gallery(label="Where the membership evidence is (Grad-CAM of the MINT score)",
-                                         columns=2, height="auto", object_fit="contain")
-    with gr.Accordion("Compare methods on this image", open=False):
-        compare_button = gr.Button("Score this image with every method and tap of the family")
-        comparison = gr.Plot(label="Membership probability by method")
-    last = gr.State(None)
-    outputs = [verdict_label, text, activation_maps, membership_maps, last]
-    audit_button.click(audit, [pair, image, opacity], outputs, api_name="audit",
-                       concurrency_limit=AUDIT_CONCURRENCY, concurrency_id="audit")
-    image.change(lambda p, i, o: audit(p, i, o) if p and i else (None, "", [], [], None), [pair, image, opacity],
-                 outputs, api_visibility="private", concurrency_limit=AUDIT_CONCURRENCY, concurrency_id="audit")
-    opacity.release(rerender, [last, opacity], [activation_maps, membership_maps], api_visibility="private")
-    compare_button.click(compare_methods, [pair, image, session], comparison, api_name="compare", concurrency_limit=4)
-    return image
+    def audit_on_change(self, pair_value: str | None, image_path: str | None, opacity: float):
+        """The same audit when the image changes; an emptied image clears the results."""
+        return self.audit(pair_value, image_path, opacity) if pair_value and image_path else (None, "", [], [], None)
+
+    def compare_methods(self, pair_value: str | None, image_path: str | None, session_pairs: list[str] | None = None):
+        """API `compare`: the image's membership probability under every pair of the chosen pair's family."""
+        if not pair_value or not image_path:
+            raise gr.Error("Choose a pair and an image first.")
+        pairs = self.runtime.pairs
+        try:
+            family = pairs.family_of_pair(pair_value)
+            image = load_image(image_path)
+            rows = []
+            for summary in pairs.summaries(session_pairs):
+                if summary.manifest.family == family:
+                    verdict = pairs.get_pair(str(summary.path)).audit([image])[0]
+                    rows.append((f"{summary.manifest.method} · {summary.manifest.tap_label}",
+                                 verdict.membership_probability))
+        except AmintError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        return compare_figure(rows)
+
+    def pick_example(self, evt: gr.SelectData) -> str:
+        return self.runtime.gallery.examples()[0][evt.index]
+
+    def build(self, pair: gr.Dropdown, session: gr.State) -> gr.Image:
+        """Lay out the tab; returns the image input (the explorer reuses it)."""
+        gallery_paths, _ = self.runtime.gallery.examples()
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = UploadedImage(type="filepath", label="Image to audit", sources=["upload", "clipboard", "webcam"],
+                                      height=260, elem_id="audit-image")
+                audit_button = gr.Button("Was it in the training set?", variant="primary")
+                if gallery_paths:
+                    gallery = gr.Gallery(gallery_paths, label="Members and non-members: click one, then guess",
+                                         columns=5, height="auto", allow_preview=False, elem_id="example-gallery")
+                    gallery.select(self.pick_example, None, image)
+                photos = self.runtime.gallery.upload_examples()
+                if photos:
+                    gr.Examples(photos, inputs=image, label="Photos no model has seen")
+            with gr.Column(scale=1):
+                verdict_label = gr.Label(label="Verdict", num_top_classes=2, elem_id="verdict")
+                text = gr.Markdown(elem_id="verdict-text")
+                opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Heatmap opacity")
+                activation_maps = gr.Gallery(label="Activations the verdict was read from", columns=2, height="auto",
+                                             object_fit="contain", elem_id="activation-maps")
+                membership_maps = gr.Gallery(label="Where the membership evidence is (Grad-CAM of the MINT score)",
+                                             columns=2, height="auto", object_fit="contain")
+        with gr.Accordion("Compare methods on this image", open=False):
+            compare_button = gr.Button("Score this image with every method and tap of the family")
+            comparison = gr.Plot(label="Membership probability by method")
+        last = gr.State(None)
+        outputs = [verdict_label, text, activation_maps, membership_maps, last]
+        audit_button.click(self.audit, [pair, image, opacity], outputs, api_name="audit",
+                           concurrency_limit=AUDIT_CONCURRENCY, concurrency_id="audit")
+        image.change(self.audit_on_change, [pair, image, opacity], outputs, api_visibility="private",
+                     concurrency_limit=AUDIT_CONCURRENCY, concurrency_id="audit")
+        opacity.release(rerender, [last, opacity], [activation_maps, membership_maps], api_visibility="private")
+        compare_button.click(self.compare_methods, [pair, image, session], comparison, api_name="compare",
+                             concurrency_limit=4)
+        return image

@@ -5,8 +5,10 @@ import gradio as gr
 
 from amint_demo.data import load_image
 from amint_demo.errors import AmintError
-from amint_demo.reporting import DEPTH_ORDER, NO_TAP, depth_summary
-from amint_demo.ui import registry
+from amint_demo.methods import get_method, list_methods
+from amint_demo.pairs import NO_TAP
+from amint_demo.reporting import DEPTH_ORDER, depth_summary
+from amint_demo.runtime import Runtime
 from amint_demo.ui.figures import depth_figure, roc_figure
 from amint_demo.ui.heatmap import overlay
 
@@ -17,53 +19,60 @@ here. Then read the ROC on log axes: a test that is only good "on average" (AUC)
 false-positive rate, which is what matters when you accuse a model of training on someone's image."""
 
 
-def _rows(session_pairs: list[str] | None) -> list[dict]:
-    return depth_summary({str(s.path): s.manifest for s in registry.summaries(session_pairs)})
+class ExploreTab:
+    """The layer-depth tab's handlers over one app's runtime."""
 
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
-def families(session_pairs: list[str] | None = None) -> list[str]:
-    return sorted({r["family"] for r in _rows(session_pairs)})
+    def rows(self, session_pairs: list[str] | None = None) -> list[dict]:
+        return depth_summary({str(s.path): s.manifest for s in self.runtime.pairs.summaries(session_pairs)})
 
+    def families(self, session_pairs: list[str] | None = None) -> list[str]:
+        return sorted({r["family"] for r in self.rows(session_pairs)})
 
-def explore(family: str | None, method: str, image_path: str | None, session_pairs: list[str] | None = None):
-    """API `explore`: (family, method, image) -> (depth figure, ROC figure, per-depth scores, per-depth maps)."""
-    rows = _rows(session_pairs)
-    family = family or (rows[0]["family"] if rows else None)
-    if family is None:
-        raise gr.Error("No evaluated pairs to explore.")
-    table, maps = "", []
-    if image_path:
-        try:
-            image = load_image(image_path)
-            lines = ["| tap depth | membership probability | verdict |", "|---|---|---|"]
-            verdicts = {}
-            for depth in DEPTH_ORDER:
-                match = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in (depth, NO_TAP)]
-                if not match:
-                    lines.append(f"| {depth} | – (no {method} pair at this depth) | |")
-                    continue
-                if match[0]["pair"] not in verdicts:  # the loss baseline is one pair for every depth
-                    verdicts[match[0]["pair"]] = registry.get_pair(match[0]["pair"]).audit([image])[0]
-                verdict = verdicts[match[0]["pair"]]
-                lines.append(f"| {depth} | {verdict.membership_probability:.1%} | {verdict.verdict} |")
-                maps += [(overlay(verdict.model_input, heat, 0.5), f"{depth} · {tap}") for tap, heat in verdict.maps.items()]
-            table = "\n".join(lines)
-        except AmintError as err:
-            raise gr.Error(str(err), print_exception=False) from None
-    return depth_figure(rows, family), roc_figure(rows, family), table, maps
+    def explore(self, family: str | None, method: str, image_path: str | None, session_pairs: list[str] | None = None):
+        """API `explore`: (family, method, image) -> (depth figure, ROC figure, per-depth scores, per-depth maps)."""
+        rows = self.rows(session_pairs)
+        family = family or (rows[0]["family"] if rows else None)
+        if family is None:
+            raise gr.Error("No evaluated pairs to explore.")
+        table, maps = "", []
+        if image_path:
+            try:
+                table, maps = self._image_at_each_depth(rows, family, method, load_image(image_path))
+            except AmintError as err:
+                raise gr.Error(str(err), print_exception=False) from None
+        return depth_figure(rows, family), roc_figure(rows, family), table, maps
 
+    def _image_at_each_depth(self, rows: list[dict], family: str, method: str, image) -> tuple[str, list]:
+        lines = ["| tap depth | membership probability | verdict |", "|---|---|---|"]
+        maps, verdicts = [], {}
+        for depth in DEPTH_ORDER:
+            match = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in (depth, NO_TAP)]
+            if not match:
+                lines.append(f"| {depth} | – (no {method} pair at this depth) | |")
+                continue
+            if match[0]["pair"] not in verdicts:  # a method that reads no tap is one pair for every depth
+                verdicts[match[0]["pair"]] = self.runtime.pairs.get_pair(match[0]["pair"]).audit([image])[0]
+            verdict = verdicts[match[0]["pair"]]
+            lines.append(f"| {depth} | {verdict.membership_probability:.1%} | {verdict.verdict} |")
+            maps += [(overlay(verdict.model_input, heat, 0.5), f"{depth} · {tap}") for tap, heat in verdict.maps.items()]
+        return "\n".join(lines), maps
 
-def build(image: gr.Image, session: gr.State) -> None:
-    gr.Markdown(GUIDE)
-    names = families()
-    with gr.Row():
-        family = gr.Dropdown(names, value=names[0] if names else None, label="Backbone family")
-        method = gr.Radio(["amint", "passive", "gradient", "loss"], value="amint", label="Method for the image row")
-        run = gr.Button("Show", variant="primary")
-    depth_plot = gr.Plot(label="Metrics against tap depth")
-    roc_plot = gr.Plot(label="ROC, log-log")
-    gr.Markdown("**The audit tab's image at each depth** (pick an image there first):")
-    table = gr.Markdown()
-    maps = gr.Gallery(label="Activation maps at each depth", columns=6, height=240, object_fit="contain")
-    run.click(explore, [family, method, image, session], [depth_plot, roc_plot, table, maps], api_name="explore",
-              concurrency_limit=4)
+    def build(self, image: gr.Image, session: gr.State) -> None:
+        gr.Markdown(GUIDE)
+        names = self.families()
+        methods = list_methods()
+        with gr.Row():
+            family = gr.Dropdown(names, value=names[0] if names else None, label="Backbone family")
+            method = gr.Radio([(get_method(m).title, m) for m in methods], value=methods[0],
+                              label="Method for the image row")
+            run = gr.Button("Show", variant="primary")
+        depth_plot = gr.Plot(label="Metrics against tap depth")
+        roc_plot = gr.Plot(label="ROC, log-log")
+        gr.Markdown("**The audit tab's image at each depth** (pick an image there first):")
+        table = gr.Markdown()
+        maps = gr.Gallery(label="Activation maps at each depth", columns=6, height=240, object_fit="contain")
+        run.click(self.explore, [family, method, image, session], [depth_plot, roc_plot, table, maps],
+                  api_name="explore", concurrency_limit=4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from amint_demo.reporting import NO_TAP
+from amint_demo.pairs import NO_TAP
 
 METRICS = (("balanced_accuracy", "balanced accuracy @0.5"), ("auc", "ROC AUC"), ("tpr_at_1pct_fpr", "TPR @ 1% FPR"))
 DEPTHS = ("entry", "middle", "output")
@@ -50,7 +50,7 @@ def roc_figure(rows: list[dict], family: str) -> go.Figure:
 
 def training_figure(records: list[dict]) -> go.Figure:
     """Per-epoch task and MINT loss (left) and accuracy (right)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "training accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("losses", "training accuracy"))
     epochs = [r["epoch"] for r in records]
     for key, name, col in (("task_loss", "task", 1), ("mint_loss", "MINT", 1),
                            ("task_accuracy", "task", 2), ("mint_accuracy", "MINT", 2)):

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from amint_demo.ui.local_server import LocalApp
+from amint_demo.runtime.worker import WORKER_MODULE
+from benchmarks.local_server import LocalApp
 
-WORKER_MARKER = "amint_demo.pairs.worker"
+WORKER_MARKER = WORKER_MODULE
 LONG_TRAINING = ("from scratch", "MobileNetV3 (fast)", "middle", 1.0, 512, 512, 20, 1e-3, 32)
 SHORT_TRAINING = ("from scratch", "MobileNetV3 (fast)", "middle", 1.0, 128, 128, 1, 1e-3, 32)
 HOUSEKEEPING_ENV = {"AMINT_HOUSEKEEPING_S": "1", "AMINT_UPLOAD_STALE_S": "1"}  # sweep fast enough for a drill

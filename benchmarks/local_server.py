@@ -12,7 +12,7 @@ from pathlib import Path
 from collections.abc import Callable
 from types import TracebackType
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ its disk. Leftovers of interrupted work (hidden folders) are removed once they a
 """
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amint_demo.pairs import MANIFEST_FILE
+from amint_demo.settings import Settings
 
 STRAY_GRACE_S = 3600.0
 _PRUNE_LOCK = threading.Lock()  # the housekeeping thread and a starting training may prune at once
@@ -21,17 +21,15 @@ _PRUNE_LOCK = threading.Lock()  # the housekeeping thread and a starting trainin
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """How long and how much visitors' pairs are kept (environment variables override the defaults)."""
+    """How long and how much visitors' pairs are kept."""
 
     ttl_s: float = 4 * 3600.0
     max_pairs: int = 40
     max_bytes: int = 2 * 2**30
 
     @classmethod
-    def from_env(cls) -> SessionPolicy:
-        return cls(float(os.environ.get("AMINT_SESSION_TTL_S", cls.ttl_s)),
-                   int(os.environ.get("AMINT_SESSION_MAX_PAIRS", cls.max_pairs)),
-                   int(float(os.environ.get("AMINT_SESSION_MAX_MB", cls.max_bytes / 2**20)) * 2**20))
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
+        return cls(settings.session_ttl_s, settings.session_max_pairs, int(settings.session_max_mb * 2**20))
 
 
 @dataclass(frozen=True)

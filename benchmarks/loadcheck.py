@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amint_demo.ui import registry
+from amint_demo.pairs import Pair
 
 
 def latency_stats(seconds: list[float]) -> dict:
@@ -28,10 +28,9 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def library_throughput(pair_value: str, images: list[str], repeats: int = 4, batch_size: int = 64) -> float:
+def library_throughput(pair: Pair, images: list[str], repeats: int = 4, batch_size: int = 64) -> float:
     """Images per second of the library's own batch audit (`Pair.audit`, this process's torch threads):
     the ceiling the app's audit throughput is compared with."""
-    pair = registry.get_pair(pair_value)
     batch = (images * (batch_size // max(1, len(images)) + 1))[:batch_size]
     pair.audit(batch, batch_size=batch_size)  # warm-up
     started = time.perf_counter()

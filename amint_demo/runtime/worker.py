@@ -1,7 +1,7 @@
 """`train_pair` in a child process, so that a crash, a kill or a cancelled request never takes its caller down.
 
 The parent writes a job folder (job.json, and extra.safetensors when a user's images join the members), starts
-`python -m amint_demo.pairs.worker JOB_DIR`, and reads JSON lines from the child's stdout:
+`python -m amint_demo.runtime.worker JOB_DIR`, and reads JSON lines from the child's stdout:
 {"event": "stage"|"step"|"epoch"|"done"|"stopped"|"error", ...}. SIGTERM asks the child to stop after the
 current step; the child also stops when its parent goes away. Whatever happens, `close()` leaves no process
 and no temporary folder behind, and a pair appears at `out` only if it was saved completely (save_pair is atomic).
@@ -27,8 +27,10 @@ from safetensors.torch import load_file, save_file
 from amint_demo.data import ExtraMembers
 from amint_demo.errors import AmintError
 from amint_demo.methods import TrainCallbacks, TrainConfig, TrainingStopped
-from amint_demo.pairs.workflow import train_pair
+from amint_demo.pairs import train_pair
+from amint_demo.settings import Settings
 
+WORKER_MODULE = "amint_demo.runtime.worker"
 FINAL_EVENTS = ("done", "stopped", "error")
 STEP_EVENT_INTERVAL_S = 0.25
 
@@ -54,14 +56,14 @@ class TrainingProcess:
             except FileNotFoundError:
                 if attempt == 2:
                     raise
-        job = {"config": config.to_dict(), "out": str(self.out), "extra": None}
+        job = {"config": config.to_dict(), "out": str(self.out), "extra": None, "threads": threads}
         if extra is not None:
             save_file({"images": extra.images.contiguous(), "labels": extra.labels.contiguous()},
                       str(self.job_dir / "extra.safetensors"))
             job["extra"] = "extra.safetensors"
         (self.job_dir / "job.json").write_text(json.dumps(job))
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), AMINT_TORCH_THREADS=str(threads))
-        self.process = subprocess.Popen([sys.executable, "-m", "amint_demo.pairs.worker", str(self.job_dir)],
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        self.process = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(self.job_dir)],
                                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True)
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -123,9 +125,10 @@ class TrainingProcess:
         self.close()
 
 
-def _run_job(job_dir: Path, emit) -> None:
+def _run_job(job_dir: Path, emit, settings: Settings) -> None:
     """The child's work: train, evaluate and save the job's pair, reporting through `emit(dict)`."""
     job = json.loads((job_dir / "job.json").read_text())
+    torch.set_num_threads(int(job["threads"]))
     extra = None
     if job["extra"]:
         tensors = load_file(str(job_dir / job["extra"]))
@@ -145,7 +148,7 @@ def _run_job(job_dir: Path, emit) -> None:
                                should_stop=lambda: stop.is_set() or os.getppid() != parent,
                                stage=lambda name: emit({"event": "stage", "name": name}))
     try:
-        path = train_pair(TrainConfig.from_dict(job["config"]), job["out"], callbacks, extra=extra)
+        path = train_pair(TrainConfig.from_dict(job["config"]), job["out"], callbacks, extra=extra, settings=settings)
         emit({"event": "done", "path": str(path)})
     except TrainingStopped:
         emit({"event": "stopped"})
@@ -156,16 +159,14 @@ def _run_job(job_dir: Path, emit) -> None:
 
 
 def main() -> None:
-    """Child entry point: `python -m amint_demo.pairs.worker JOB_DIR` (events on stdout, logs on stderr)."""
+    """Child entry point: `python -m amint_demo.runtime.worker JOB_DIR` (events on stdout, logs on stderr)."""
     events = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr  # nothing else may write to the event stream
-
-    torch.set_num_threads(int(os.environ.get("AMINT_TORCH_THREADS", "1")))
 
     def emit(event: dict) -> None:
         events.write(json.dumps(event) + "\n")
 
-    _run_job(Path(sys.argv[1]), emit)
+    _run_job(Path(sys.argv[1]), emit, Settings.from_env())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Gradio writes an upload to a `tmp*` file at the root of its cache folder and moves it into a hashed
 sub-folder once complete; a client that disconnects mid-upload leaves that file behind, and Gradio's own
 `delete_cache` never sees it. A partial file still being written has a fresh modification time, so only
-files untouched for `AMINT_UPLOAD_STALE_S` seconds are removed.
+files untouched for `Settings.upload_stale_s` seconds are removed.
 """
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from pathlib import Path
 
 from gradio.utils import get_upload_folder
 
-from amint_demo.ui import registry, sessions
+from amint_demo.runtime import sessions
+from amint_demo.settings import Settings
 
-SWEEP_EVERY_S = 60.0
-UPLOAD_STALE_S = 300.0
 # tempfile.NamedTemporaryFile's names, as Gradio creates them: "tmp" + 8 characters.
 PARTIAL_UPLOAD_NAME = re.compile(r"tmp[a-z0-9_]{8}")
 _started = threading.Event()
@@ -46,33 +45,30 @@ def stale_partial_uploads(folder: Path, max_age_s: float, now: float) -> list[Pa
     return found
 
 
-def sweep(now: float | None = None, upload_stale_s: float = UPLOAD_STALE_S) -> list[Path]:
+def sweep(settings: Settings, now: float | None = None) -> list[Path]:
     """One pass: prune session pairs (expiry and caps), delete stale partial uploads. Returns what was removed."""
     now = time.time() if now is None else now
-    removed = sessions.prune(registry.SESSION_ROOT, sessions.SessionPolicy.from_env(), now=now)
-    for partial in stale_partial_uploads(Path(get_upload_folder()), upload_stale_s, now):
+    removed = sessions.prune(settings.resolved_session_dir(), sessions.SessionPolicy.from_settings(settings), now=now)
+    for partial in stale_partial_uploads(Path(get_upload_folder()), settings.upload_stale_s, now):
         partial.unlink(missing_ok=True)
         removed.append(partial)
     return removed
 
 
-def _loop(every_s: float, upload_stale_s: float) -> None:
-    while True:  # a first pass at start-up (what a previous run left), then every `every_s`
+def _loop(settings: Settings) -> None:
+    while True:  # a first pass at start-up (what a previous run left), then every `housekeeping_s`
         try:
-            sweep(upload_stale_s=upload_stale_s)
+            sweep(settings)
         except Exception:  # noqa: BLE001 - a failed pass (full disk, a race) must not stop the next one
-            _log.exception("housekeeping sweep failed; trying again in %.0f s", every_s)
-        time.sleep(every_s)
+            _log.exception("housekeeping sweep failed; trying again in %.0f s", settings.housekeeping_s)
+        time.sleep(settings.housekeeping_s)
 
 
-def start() -> bool:
-    """Start the sweeping daemon thread once per process: a pass now, then every `AMINT_HOUSEKEEPING_S`
-    seconds (0 = never); partial uploads count as abandoned after `AMINT_UPLOAD_STALE_S`. Returns whether
-    this call started it."""
-    every_s = float(os.environ.get("AMINT_HOUSEKEEPING_S", SWEEP_EVERY_S))
-    upload_stale_s = float(os.environ.get("AMINT_UPLOAD_STALE_S", UPLOAD_STALE_S))
-    if every_s <= 0 or _started.is_set():
+def start(settings: Settings) -> bool:
+    """Start the sweeping daemon thread once per process: a pass now, then every `settings.housekeeping_s`
+    seconds (0 = never). Returns whether this call started it."""
+    if settings.housekeeping_s <= 0 or _started.is_set():
         return False
     _started.set()
-    threading.Thread(target=_loop, args=(every_s, upload_stale_s), name="amint-housekeeping", daemon=True).start()
+    threading.Thread(target=_loop, args=(settings,), name="amint-housekeeping", daemon=True).start()
     return True
