@@ -250,8 +250,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         except InvalidImage as err:
             row |= {"status": "error", "error": str(err)}
         rows.append(row)
-    columns = ["path", "status", "membership_probability", "verdict", "predicted_class", "predicted_label",
-               "confidence", "error"]
+    columns = ["path", "status", "membership_probability", "verdict", "in_distribution", "detector_probability",
+               "predicted_class", "predicted_label", "confidence", "error"]
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)

@@ -1,11 +1,13 @@
-"""Measure the Train tab's key moment: fine-tune a pair with a visitor's images added to its members.
+"""Measure the Train tab's key moment on real photos, with controls of the same kind.
 
-Stands in for uploads with N images of the official train split that are in neither D nor E of the pair
-(same distribution, never seen by the model), runs the same workflow as the app (the pair's own split,
-`focus_fraction` of each member batch from the uploads), and prints: wall time, uploads-vs-T AUC, members-vs-T
-metrics, and task accuracy before and after.
+A visitor's uploads are stood in for by 8 images of the photo bank (4 photos and a crop of each), labelled by the
+start pair as the app labels uploads; the session is the app's own (`runtime.training.session_config` with its
+defaults: the start pair's split and tap, fresh dead-leaves non-members every step). Reported: wall time, uploads
+called members, controls (the bank's other photos, their faces and crops, never uploaded) called members, with
+and without the out-of-distribution guard, and the start pair's own members-vs-T AUC and task accuracy before
+and after.
 
-Usage: python scripts/measure_finetune.py [PAIR] [--uploads 32] [--epochs 1] [--out runs/finetune] [--json FILE]
+Usage: python scripts/measure_finetune.py [PAIR] [--epochs 1] [--out runs/finetune] [--json FILE]
 """
 from __future__ import annotations
 
@@ -14,53 +16,64 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from amint_demo import load_pair
-from amint_demo.data import ExtraMembers, load_dataset
+from amint_demo.data.ood import random_crops
+from amint_demo.data.photos import photo_bank
 from amint_demo.machine import machine_info
-from amint_demo.pairs import train_pair
+from amint_demo.pairs import extra_members_from_images, train_pair
+from amint_demo.pairs.session import session_report
+from amint_demo.runtime import PairRegistry
+from amint_demo.runtime.training import session_config
+from amint_demo.settings import Settings
+
+UPLOADED_PHOTOS = ("china", "flower", "luispedro", "coffee")
+
+
+def uploads() -> list:
+    """The 4 photos and one seeded crop of each: 8 images, as a visitor's uploads."""
+    rng = np.random.default_rng(1)
+    photos = [p.image() for p in photo_bank() if p.name in UPLOADED_PHOTOS]
+    return photos + [random_crops(photo, 1, rng)[0] for photo in photos]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pair", nargs="?", default="pretrained/fmnist-mobilenetv3-amint-middle")
-    parser.add_argument("--uploads", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="runs/finetune")
     parser.add_argument("--json", type=Path, help="also write the report, with the machine, to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    start = load_pair(args.pair, device="cpu")
-    dataset = load_dataset(start.manifest.dataset.name, allow_download=False)
-    _, splits, _ = start.rebuild_splits(dataset)
-    unused = torch.ones(len(dataset.train_labels), dtype=torch.bool)
-    unused[splits.members] = False
-    unused[splits.external] = False
-    chosen = unused.nonzero().squeeze(1)[torch.randperm(int(unused.sum()), generator=torch.Generator().manual_seed(0))[:args.uploads]]
-    extra = ExtraMembers(dataset.train_images[chosen].clone(), dataset.train_labels[chosen].clone())
-    config = start.manifest.train_config.replace(
-        epochs=args.epochs, init_from=args.pair, max_steps=None, device="cpu")
+    pair_dir = Path(args.pair).resolve()
+    settings = Settings.from_env(gpu=False)
+    registry = PairRegistry(pair_dir.parent, settings.resolved_session_dir())
+    start = registry.get_pair(pair_dir.name)
+    defaults = settings.train_limits()
+    config = session_config(registry, defaults, pair_dir.name, "", start.manifest.tap_label, 1.0, 0, 0, args.epochs,
+                            1e-3, 64, uploads=True)
     began = time.perf_counter()
-    path = train_pair(config, args.out, extra=extra, overwrite=True, allow_download=False)
+    extra = extra_members_from_images(start, uploads())
+    path = train_pair(config.replace(device="cpu"), args.out, extra=extra, overwrite=True, allow_download=False)
     seconds = time.perf_counter() - began
-    metrics = load_pair(path, device="cpu").manifest.metrics
-    report = {"pair": args.pair, "uploads": args.uploads, "epochs": args.epochs, "threads": args.threads,
+    report = session_report(load_pair(path, device="cpu"), start.manifest)
+    result = {"pair": pair_dir.name, "uploads": len(report.uploads), "epochs": args.epochs, "threads": args.threads,
+              "steps": load_pair(path, device="cpu").manifest.history["joint"][-1]["step"],
+              "synthetic_negatives_per_step": config.synthetic_negatives, "tap": config.taps,
               "wall_seconds": round(seconds, 1),
-              "uploads_vs_test_auc": metrics.extra_members_vs_test.auc,
-              "uploads_vs_test_tpr_at_1pct_fpr": metrics.extra_members_vs_test.tpr_at_1pct_fpr,
-              "uploads_flagged_at_0.5": None,
-              "members_vs_test_auc": metrics.members_vs_test.auc,
-              "members_vs_test_balanced_accuracy": metrics.members_vs_test.balanced_accuracy,
-              "task_accuracy_before": start.manifest.metrics.task_accuracy,
-              "task_accuracy_after": metrics.task_accuracy, "n_test": metrics.n_test}
-    verdicts = load_pair(path, device="cpu").audit_pixels(extra.images)
-    report["uploads_flagged_at_0.5"] = sum(v.is_member for v in verdicts) / len(verdicts)
-    print(json.dumps(report, indent=1))
+              "uploads_flagged": report.uploads_flagged, "controls": len(report.controls),
+              "controls_flagged": report.controls_flagged,
+              "controls_flagged_by_detector": report.controls_flagged_by_detector,
+              "members_auc_before": report.members_auc_before, "members_auc_after": report.members_auc_after,
+              "task_accuracy_before": report.task_accuracy_before, "task_accuracy_after": report.task_accuracy_after,
+              "uploaded_photos": list(UPLOADED_PHOTOS)}
+    print(json.dumps(result, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report | {"machine": machine_info()}, indent=1) + "\n")
+        args.json.write_text(json.dumps(result | {"machine": machine_info()}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def tiny_config(method: str = "amint", family: str = "resnet", **changes) -> Tra
     """A few optimiser steps of a tiny model on 200 / 200 / 200 images of the embedded subset."""
     arch, kwargs = TINY_TIMM[family]
     settings = dict(method=method, arch=arch, timm_kwargs=kwargs, dataset="fashion-mnist-mini", n_members=200,
-                    n_external=200, n_test=200, epochs=1, max_steps=3, batch_size=16, head_epochs=1, device="cpu")
+                    n_external=200, n_test=200, epochs=1, max_steps=3, batch_size=16, head_epochs=1, device="cpu",
+                    calibration_size=200)
     return TrainConfig(**(settings | changes))
 
 

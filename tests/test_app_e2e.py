@@ -340,15 +340,17 @@ def _compare_bars(client: Client, pair: str, image: str) -> dict:
     return _plot(client.predict(pair, handle_file(image), api_name="/compare"))["data"][0]
 
 
-def test_explore_without_an_image_gives_the_two_plots(client):
-    depth, roc, table, maps = client.predict("mobilenet", "amint", None, api_name="/explore")
-    _plot(depth)
-    _plot(roc)
+def test_explore_without_an_image_gives_the_four_plots(client):
+    depth, roc, reliability, histogram, table, maps = client.predict(PAIR, "amint", None, api_name="/explore")
+    for figure in (depth, roc, reliability, histogram):
+        _plot(figure)
+    assert "ECE" in _plot(reliability)["layout"]["title"]["text"]
     assert table == "" and maps == []
 
 
 def test_explore_with_an_image_gives_a_row_per_depth(client):
-    depth, roc, table, maps = client.predict("mobilenet", "amint", handle_file(EXAMPLE), api_name="/explore")
+    depth, roc, reliability, histogram, table, maps = client.predict(PAIR, "amint", handle_file(EXAMPLE),
+                                                                     api_name="/explore")
     _plot(depth)
     _plot(roc)
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
@@ -381,11 +383,13 @@ def test_train_a_tiny_session_then_audit_with_it(server):
     uploads = [str(EXAMPLES / "example-01.png"), str(EXAMPLES / "example-04.png")]
     before = len(_compare_bars(client, PAIR, uploads[0])["x"])
     job = _train(client, uploads=uploads)
-    status, curves, result, download, pair_update = job.result(timeout=240)
+    status, curves, result, uploaded, controls, download, pair_update = job.result(timeout=300)
 
     assert status.startswith("**Done.**")
     assert _plot(curves)
-    assert "AUC" in result and "your 2 images" in result and "task accuracy" in result
+    assert "AUC" in result and "your 2 images called members" in result and "task accuracy" in result
+    assert "control: 1000 held-out fashion-mnist images (T), called members" in result  # clothing: clothing controls
+    assert len(uploaded) == 2 and all("·" in item["caption"] for item in uploaded)
     # the download is a zip of the new pair
     archive = Path(download["path"])
     assert archive.suffix == ".zip" and zipfile.is_zipfile(archive)

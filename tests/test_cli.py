@@ -21,7 +21,7 @@ from amint_demo.reporting import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--arch", "resnet18", "--dataset", "fashion-mnist-mini", "--members", "200", "--external", "200",
-        "--test", "200", "--epochs", "1", "--max-steps", "3", "--batch-size", "16",
+        "--test", "200", "--epochs", "1", "--max-steps", "3", "--batch-size", "16", "--calibration", "200",
         "--timm-kwargs", '{"channels":[8,16,32,64],"layers":[1,1,1,1]}', "--device", "cpu", "--offline"]
 
 
@@ -117,7 +117,7 @@ def test_train_end_to_end(cli_run):
     pair = load_pair(pair_path, device="cpu")
     manifest = pair.manifest
     assert manifest.schema_version == SCHEMA_VERSION and manifest.method == "amint"
-    assert manifest.splits.sizes.model_dump() == {"members": 200, "external": 200, "test": 200}
+    assert manifest.splits.sizes.model_dump() == {"members": 200, "external": 200, "test": 200, "calibration": 200}
     assert manifest.backbone.timm_kwargs == {"channels": [8, 16, 32, 64], "layers": [1, 1, 1, 1]}
     assert manifest.train_config.max_steps == 3 and manifest.train_config.device == "cpu"
     assert line["auc"] == pytest.approx(manifest.metrics.members_vs_test.auc, abs=1e-4)

@@ -172,7 +172,7 @@ def test_imagefolder_errors(tmp_path):
 def test_default_splits_on_the_subset(mini):
     assert default_sizes(mini) == (1250, 1750, 1000)
     splits = make_splits(mini)
-    assert splits.sizes() == {"members": 1250, "external": 1750, "test": 1000}
+    assert splits.sizes() == {"members": 1250, "external": 1750, "test": 1000, "calibration": 0}
     assert not set(splits.members.tolist()) & set(splits.external.tolist())
     assert len(set(splits.members.tolist()) | set(splits.external.tolist())) == 3000
     for indices in (splits.members, splits.external, splits.test):
@@ -202,12 +202,11 @@ def test_member_sha256_recipe(mini):
     splits = make_splits(mini, n_members=100, n_external=50, n_test=10, seed=3)
     expected = hashlib.sha256(np.array(sorted(splits.members.tolist()), dtype="<i8").tobytes()).hexdigest()
     assert splits.member_sha256() == expected
-    assert splits.to_manifest() == {"seed": 3, "sizes": {"members": 100, "external": 50, "test": 10},
-                                    "member_sha256": expected}
 
 
-def test_default_external_shrinks_to_what_is_left(mini):
-    assert make_splits(mini, n_members=2_900).sizes() == {"members": 2900, "external": 100, "test": 1000}
+def test_default_external_is_what_is_left(mini):
+    assert make_splits(mini, n_members=2_700, n_calibration=200).sizes() == \
+        {"members": 2700, "external": 100, "test": 1000, "calibration": 200}
 
 
 @pytest.mark.parametrize("sizes", [

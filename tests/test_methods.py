@@ -1,7 +1,6 @@
 """Every method trains and its loss falls; training is reproducible; aMINT actually learns membership."""
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -13,8 +12,8 @@ from amint_demo.data import load_dataset, make_splits
 from amint_demo.errors import InvalidConfig
 from amint_demo.evaluation import evaluate
 from amint_demo.methods import TrainCallbacks, TrainConfig, TrainingStopped, get_method, list_methods, train
-from amint_demo.methods.calibration import balanced_threshold
 from amint_demo.methods.gradient import per_sample_filter_gradients
+from amint_demo import load_pair
 from tests.conftest import tiny_config
 
 CPU = torch.device("cpu")
@@ -130,15 +129,43 @@ def test_amint_learns_membership_within_a_minute() -> None:
     assert metrics.auc >= 0.80
 
 
-def test_balanced_threshold_sits_between_the_classes_at_the_best_balanced_accuracy():
-    members, nonmembers = np.array([0.5, 2.0, 3.0, 4.0, 5.0]), np.array([-2.0, -1.0, 0.0, 1.0])
-    # above 1.0: 4/5 members found, 4/4 cleared (1.8) beats above 0.0: 5/5 and 3/4 (1.75)
-    assert balanced_threshold(members, nonmembers) == 1.5
-    assert balanced_threshold(members + 10, nonmembers + 10) == 11.5
-
-
 @pytest.mark.parametrize("method", list_methods())
-def test_every_method_records_its_threshold_calibration(tiny_pairs, method):
-    history = json.loads((tiny_pairs[method] / "manifest.json").read_text())["history"]
-    (record,) = history["calibration"]
-    assert record["n_members"] == record["n_nonmembers"] > 0 and math.isfinite(record["logit_shift"])
+def test_every_method_records_its_calibration_guard_and_use_of_e(tiny_pairs, method):
+    manifest = load_pair(tiny_pairs[method], device="cpu").manifest
+    assert manifest.calibration.n_members == manifest.calibration.n_nonmembers == 200  # the split's held-out images
+    assert manifest.splits.sizes.calibration == 200
+    assert manifest.guard.n_threshold == 200 and 0 <= manifest.guard.held_out_flagged <= 0.01
+    use = manifest.external_use
+    assert use is not None and use.pool > 0 and use.draws > 0
+    assert use.max_per_image == math.ceil(use.draws / use.pool)
+
+
+@pytest.mark.parametrize("pool, epochs", [(96, 6), (2400, 6)])
+def test_external_images_are_seen_as_often_as_the_pool_allows_and_no_more(pool, epochs):
+    """D 96, batch 16 per side, 6 epochs: 576 E draws. A pool as small as D shows each image 6 times; a pool of 2,400
+    (the default: the whole rest of train) shows none twice."""
+    dataset = load_dataset("fashion-mnist-mini")
+    splits = make_splits(dataset, 96, pool, 96, seed=0)
+    config = tiny_config("amint", max_steps=None, epochs=epochs, n_members=96, calibration_size=0)
+    use = train(config, dataset, splits, CPU).external_use
+    assert use == {"pool": pool, "draws": 576, "mean_per_image": 576 / pool, "max_per_image": math.ceil(576 / pool)}
+
+
+def test_default_external_pool_is_the_rest_of_train_outside_d_and_calibration():
+    dataset = load_dataset("fashion-mnist-mini")
+    splits = make_splits(dataset, 500, None, 100, seed=3, n_calibration=300)
+    assert splits.sizes() == {"members": 500, "external": 2200, "test": 100, "calibration": 300}
+    everything = torch.cat([splits.members, splits.calibration, splits.external])
+    assert len(everything.unique()) == 3000
+    old = make_splits(dataset, 500, 2200, 100, seed=3)  # schema 1-2 splits: no reserved calibration images
+    assert torch.equal(old.members, splits.members) and not len(old.calibration)
+
+
+def test_a_session_learns_fresh_dead_leaves_as_non_members():
+    """Synthetic negatives join the E side of every step (a photo session's non-members of the photos' kind)."""
+    dataset = load_dataset("fashion-mnist-mini")
+    splits = make_splits(dataset, 96, 96, 96, seed=0)
+    config = tiny_config("amint", max_steps=3, n_members=96, synthetic_negatives=8, calibration_size=0)
+    result = train(config, dataset, splits, CPU)
+    assert result.external_use["draws"] == 3 * 16  # the dataset's E draws; the dead leaves are fresh, never reused
+    assert result.history["joint"][0]["mint_loss"] > 0

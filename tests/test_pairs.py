@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from amint_demo.data import load_dataset, make_splits, normalize
 from amint_demo.errors import InvalidPair, StorageError
 from amint_demo.evaluation import evaluate
-from amint_demo.methods import score, train
+from amint_demo.methods import train
 from amint_demo.pairs import (MANIFEST_FILE, MEMBERS_FILE, SCHEMA_VERSION, WEIGHTS_FILE, evaluate_pair, list_pairs,
                               load_pair, save_pair, train_pair)
 from amint_demo.pairs import store
@@ -41,7 +41,7 @@ def _scores(pair, pixels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(membership probabilities, class probabilities) of a loaded pair on uint8 pixels."""
     data = pair.manifest.dataset
     x = normalize(pixels.to(pair.device), data.mean, data.std)
-    result = score(pair.model, pair.detector, x, None)
+    result = pair.test.score(x, None)
     return result.membership.detach().cpu().numpy(), result.class_probs.detach().cpu().numpy()
 
 
@@ -107,10 +107,10 @@ def test_loading_twice_gives_identical_probabilities(tiny_pairs, probe_pixels, m
 def trained_amint(dataset):
     """One trained + evaluated tiny aMINT run, not yet saved: (trained, config, splits, evaluation)."""
     config = tiny_config("amint")
-    splits = make_splits(dataset, config.n_members, config.n_external, config.n_test, config.split_seed)
+    splits = make_splits(dataset, config.n_members, config.n_external, config.n_test, config.split_seed,
+                         config.reserved_calibration)
     trained = train(config, dataset, splits, torch.device("cpu"))
-    result = evaluate(trained.model, trained.detector, dataset, splits, trained.head_members, torch.device("cpu"),
-                      seed=config.seed)
+    result = evaluate(trained.test, dataset, splits, trained.head_members, torch.device("cpu"), seed=config.seed)
     return trained, config, splits, result
 
 
@@ -124,7 +124,9 @@ def test_float16_pair_loads_and_agrees_with_its_float32_twin(trained_amint, data
     assert _read_manifest(half)["weights"]["dtype"] == "float16"
     assert _read_manifest(full)["weights"]["dtype"] == "float32"
     assert (half / WEIGHTS_FILE).stat().st_size < 0.6 * (full / WEIGHTS_FILE).stat().st_size
-    assert all(t.dtype == torch.float16 for t in load_file(str(half / WEIGHTS_FILE)).values() if t.is_floating_point())
+    stored = load_file(str(half / WEIGHTS_FILE))
+    assert all(t.dtype == torch.float16 for k, t in stored.items() if t.is_floating_point() and not k.startswith("guard."))
+    assert all(t.dtype == torch.float32 for k, t in stored.items() if k.startswith("guard."))  # its threshold is exact
 
     pair16, pair32 = load_pair(half, device="cpu"), load_pair(full, device="cpu")
     assert all(p.dtype == torch.float32 for p in pair16.model.parameters())  # computed in float32 after loading
@@ -155,7 +157,7 @@ def test_fp32_save_is_lossless_against_the_in_memory_model(trained_amint, datase
     x = normalize(probe_pixels, tuple(dataset.mean), tuple(dataset.std))
     trained.model.eval()
     trained.detector.eval()
-    expected = score(trained.model, trained.detector, x, None)
+    expected = trained.test.score(x, None)
     membership, classes = _scores(pair, probe_pixels)
     np.testing.assert_array_equal(membership, expected.membership.detach().cpu().numpy())
     np.testing.assert_array_equal(classes, expected.class_probs.detach().cpu().numpy())
@@ -175,7 +177,7 @@ def test_manifest_records_everything_needed_to_rebuild_and_check(tiny_pairs, dat
 
     splits = manifest["splits"]
     assert splits["seed"] == config.split_seed
-    assert splits["sizes"] == {"members": 200, "external": 200, "test": 200}
+    assert splits["sizes"] == {"members": 200, "external": 200, "test": 200, "calibration": 200}
     assert len(splits["member_sha256"]) == 64
     assert splits["members_file"] == MEMBERS_FILE
 

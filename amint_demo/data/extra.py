@@ -43,4 +43,4 @@ def add_extra_members(dataset: ImageDataset, splits: Splits, extra: ExtraMembers
                        train_images=torch.cat([dataset.train_images, extra.images]),
                        train_labels=torch.cat([dataset.train_labels, extra.labels.to(torch.int64)]))
     members = torch.cat([splits.members, indices])  # already sorted: the new indices come last
-    return extended, Splits(splits.seed, members, splits.external, splits.test), indices
+    return extended, Splits(splits.seed, members, splits.external, splits.test, splits.calibration), indices

@@ -5,7 +5,8 @@ shared backbone (see `joint.train_joint`). The detector is the model's own map h
 """
 from __future__ import annotations
 
-from amint_demo.methods.base import Detector, Method, TrainedModel, TrainingRun
+from amint_demo.methods.base import Detector, Method, TrainingRun
+from amint_demo.methods.trained import TrainedModel
 from amint_demo.methods.joint import start_model, train_joint
 from amint_demo.methods.map_head import MapHeadDetector
 from amint_demo.methods.registry import register_method
@@ -21,8 +22,8 @@ class ActiveMint(Method):
     def fit(self, run: TrainingRun) -> TrainedModel:
         model = start_model(run.config, run.dataset, run.init, with_head=True)
         run.callbacks.stage("aMINT joint training")
-        history = train_joint(run, model)
-        return TrainedModel(model.to(run.device), MapHeadDetector(), {"joint": history})
+        history, external_use = train_joint(run, model)
+        return TrainedModel(model.to(run.device), MapHeadDetector(), {"joint": history}, external_use=external_use)
 
     def build_detector(self, section: dict) -> Detector:
         return MapHeadDetector()

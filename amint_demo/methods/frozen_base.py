@@ -12,7 +12,8 @@ from collections.abc import Callable
 import torch
 
 from amint_demo.data import ImageDataset, Splits
-from amint_demo.methods.base import Detector, Method, TrainedModel, TrainingRun
+from amint_demo.methods.base import Detector, Method, TrainingRun
+from amint_demo.methods.trained import TrainedModel
 from amint_demo.methods.batches import ImageBatches
 from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.joint import start_model, train_joint
@@ -27,8 +28,8 @@ def split_members_for_head(splits: Splits, fraction: float, seed: int) -> tuple[
     return order[:k].sort().values, order[k:].sort().values
 
 
-def external_for_head(splits: Splits, n: int, seed: int) -> torch.Tensor:
-    """A seeded draw of n external non-members (balanced against the head's members), sorted (n,)."""
+def external_draw(splits: Splits, n: int, seed: int) -> torch.Tensor:
+    """A seeded draw of up to n images of the E pool, sorted (n,)."""
     order = splits.external[torch.randperm(len(splits.external), generator=torch.Generator().manual_seed(seed + 1))]
     return order[:n].sort().values
 
@@ -65,21 +66,21 @@ class FrozenModelMethod(Method):
         model = start_model(config, run.dataset, run.init, with_head=False)
         if run.init is None:
             run.callbacks.stage("plain training")
-            history["plain"] = train_joint(run, model)
+            history["plain"], _ = train_joint(run, model)
         model.to(run.device)
         head_members = self.head_members(run.splits, config)
-        external = external_for_head(run.splits, len(head_members), config.seed)
         freeze(model)
-        detector, head_history = self.fit_detector(run, model, head_members, external)
+        detector, head_history, external_use = self.fit_detector(run, model, head_members)
         if head_history is not None:
             history["head"] = head_history
-        return TrainedModel(model, detector.to(run.device), history, head_members)
+        return TrainedModel(model, detector.to(run.device), history, head_members, external_use)
 
     def head_members(self, splits: Splits, config: TrainConfig) -> torch.Tensor:
         return split_members_for_head(splits, config.head_member_fraction, config.seed)[0]
 
     @abstractmethod
-    def fit_detector(self, run: TrainingRun, model: AuditableModel, head_members: torch.Tensor,
-                     external: torch.Tensor) -> tuple[Detector, list[dict] | None]:
-        """Fit the detector on `head_members` (1) vs `external` (0) of the train split. Returns it and its
-        per-epoch history (None when it has no epochs)."""
+    def fit_detector(self, run: TrainingRun, model: AuditableModel,
+                     head_members: torch.Tensor) -> tuple[Detector, list[dict] | None, dict]:
+        """Fit the detector on `head_members` (1) against images of the E pool (`run.splits.external`, 0), drawn
+        so that none comes back more than a few times. Returns it, its per-epoch history (None when it has no
+        epochs) and how often E images were seen (`ShuffledStream.use`)."""

@@ -8,11 +8,13 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from amint_demo.methods.base import Detector, TrainingRun, labels_or_predictions
-from amint_demo.methods.frozen_base import FrozenModelMethod, per_sample
+from amint_demo.methods.batches import ShuffledStream
+from amint_demo.methods.frozen_base import FrozenModelMethod, external_draw, per_sample
 from amint_demo.methods.registry import register_method
 from amint_demo.models import AuditableModel, VectorMintHead
 
 HEAD_PASSES_PER_EPOCH = 4  # the MLP is cheap: more passes over the cached features
+MAX_EXTERNAL_REUSE = 4  # E features are computed for enough images that none is seen more often over all passes
 
 
 def default_gradient_layer(model: AuditableModel) -> str:
@@ -70,8 +72,6 @@ class GradientDetector(Detector):
     def membership_logits(self, model, x, output, labels):
         return self.head(self.features(model, x, labels_or_predictions(output, labels)))
 
-    def decision_bias(self, model: AuditableModel) -> torch.Tensor:
-        return self.head.classifier[-1].bias
 
     def section(self) -> dict:
         return {"layer": self.layer, "num_features": int(self.feature_mean.numel()),
@@ -85,29 +85,36 @@ class GradientMint(FrozenModelMethod):
     help = "gradient MINT: MLP on per-sample gradients of one layer of a frozen plain model"
     section_model = GradientSection
 
-    def fit_detector(self, run: TrainingRun, model: AuditableModel, head_members: torch.Tensor,
-                     external: torch.Tensor) -> tuple[Detector, list[dict]]:
-        """Per-sample gradient features of one layer, then an MLP on them (full-batch features cached)."""
+    def fit_detector(self, run: TrainingRun, model: AuditableModel,
+                     head_members: torch.Tensor) -> tuple[Detector, list[dict], dict]:
+        """Per-sample gradient features of one layer, then an MLP on them (features cached). Each pass pairs every
+        head member with as many E images drawn from a cached pool large enough that no E image is seen more than
+        MAX_EXTERNAL_REUSE times."""
         config, callbacks = run.config, run.callbacks
         layer = config.gradient_layer or default_gradient_layer(model)
+        passes = config.head_epochs * HEAD_PASSES_PER_EPOCH
+        external = external_draw(run.splits, -(-len(head_members) * passes // MAX_EXTERNAL_REUSE), config.seed)
 
         def grads(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return per_sample_filter_gradients(model.backbone, layer, x, y)
 
         callbacks.stage("gradient features")
-        features = torch.cat([per_sample(run.dataset, index, run.device, config.batch_size, grads, callbacks)
-                              for index in (head_members, external)])
-        target = torch.cat([torch.ones(len(head_members)), torch.zeros(len(external))])
+        members, pool = (per_sample(run.dataset, index, run.device, config.batch_size, grads, callbacks)
+                         for index in (head_members, external))
         torch.manual_seed(config.seed)
-        detector = GradientDetector(layer, features.shape[1], config.head_hidden)
-        detector.feature_mean.copy_(features.mean(0))
-        detector.feature_std.copy_(features.std(0).clamp_min(1e-12))
-        scaled = (features - detector.feature_mean) / detector.feature_std
+        detector = GradientDetector(layer, members.shape[1], config.head_hidden)
+        everything = torch.cat([members, pool])
+        detector.feature_mean.copy_(everything.mean(0))
+        detector.feature_std.copy_(everything.std(0).clamp_min(1e-12))
+        members, pool = ((f - detector.feature_mean) / detector.feature_std for f in (members, pool))
         optimizer = torch.optim.AdamW(detector.head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         generator = torch.Generator().manual_seed(config.seed)
+        fresh = ShuffledStream(torch.arange(len(pool)), generator)
+        target = torch.cat([torch.ones(len(members)), torch.zeros(len(members))])
         callbacks.stage("gradient head")
         history = []
-        for epoch in range(config.head_epochs * HEAD_PASSES_PER_EPOCH):
+        for epoch in range(passes):
+            scaled = torch.cat([members, pool[fresh.next_batch(len(members))]])
             order = torch.randperm(len(scaled), generator=generator)
             loss_sum = correct = 0.0
             for start in range(0, len(order), config.batch_size):
@@ -123,7 +130,7 @@ class GradientMint(FrozenModelMethod):
             history.append(record)
             callbacks.on_epoch(record)
         detector.eval()
-        return detector, history
+        return detector, history, fresh.use()
 
     def build_detector(self, section: dict) -> Detector:
         checked = GradientSection.model_validate(section)

@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from amint_demo.data import ImageDataset
+from amint_demo.data import ImageDataset, normalize
+from amint_demo.data.synthetic import dead_leaves
+from amint_demo.methods.augment import augment
 from amint_demo.errors import InvalidConfig
 from amint_demo.methods.batches import ImageBatches, ShuffledStream
 from amint_demo.methods.config import TrainConfig
@@ -49,13 +51,15 @@ def autocast_for(device: torch.device, enabled: bool):
     return torch.autocast("cuda", dtype=torch.bfloat16) if enabled and device.type == "cuda" else nullcontext()
 
 
-def train_joint(run: TrainingRun, model: AuditableModel) -> list[dict]:
+def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], dict | None]:
     """Train `model` in place on members D; with a head, also teach it D (1) from E (0).
 
     One step: a D batch and an E batch of `batch_size` each, in one forward pass;
     L = CE(D)/CE₀ + λ·[BCE(D,1) + BCE(E,0)]/B₀ (₀: first-batch values when normalising).
     `run.focus` (member indices, optional): `focus_fraction` of every member batch is drawn from them.
-    Returns one record per epoch (losses and training accuracies).
+    `config.synthetic_negatives` fresh dead-leaves images join every E batch (non-members of a photo's kind).
+    Returns one record per epoch (losses and training accuracies) and how often E images were drawn
+    (`ShuffledStream.use`; None without the MINT term).
     """
     config, dataset, splits, device = run.config, run.dataset, run.splits, run.device
     callbacks, context, focus = run.callbacks, run.context, run.focus
@@ -65,6 +69,7 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> list[dict]:
     focused = ShuffledStream(focus, generator) if focus is not None and len(focus) else None
     n_focus = max(1, round(config.focus_fraction * config.batch_size)) if focused and config.focus_fraction else 0
     external = ShuffledStream(splits.external, generator)
+    synthetic = torch.Generator().manual_seed(config.seed + 3)
     batches = ImageBatches.train_split(dataset, device)
     model.to(device).train()
     trained = DistributedDataParallel(model) if context.enabled else model
@@ -92,11 +97,15 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> list[dict]:
             x = d_x
             if joint:
                 e_x, _ = batches.get(external.next_batch(config.batch_size)[share])
+                if config.synthetic_negatives:
+                    leaves = dead_leaves(config.synthetic_negatives, dataset.image_size, dataset.channels, synthetic)
+                    e_x = torch.cat([e_x, normalize(leaves[share].to(device), dataset.mean, dataset.std)])
                 x = torch.cat([d_x, e_x])
+            x = augment(x, config.augment, synthetic)
             with autocast_for(device, config.amp):
                 out = trained(x)
                 n = len(d_x)
-                ce = F.cross_entropy(out.class_logits[:n].float(), d_y)
+                ce = F.cross_entropy(out.class_logits[:n].float(), d_y, label_smoothing=config.label_smoothing)
                 loss = ce
                 if joint:
                     target = torch.cat([torch.ones(n, device=device), torch.zeros(len(x) - n, device=device)])
@@ -127,4 +136,4 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> list[dict]:
         history.append(record)
         callbacks.on_epoch(record)
     model.eval()
-    return history
+    return history, external.use() if joint else None

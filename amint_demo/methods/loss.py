@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 
 from amint_demo.methods.base import Detector, TrainingRun, labels_or_predictions
+from amint_demo.methods.batches import ShuffledStream
 from amint_demo.methods.frozen_base import FrozenModelMethod, per_sample
 from amint_demo.methods.registry import register_method
 from amint_demo.models import AuditableModel, AuditOutput
@@ -32,8 +33,6 @@ class LossDetector(Detector):
     def membership_logits(self, model, x, output, labels):
         return self.coef * self.features(output, labels_or_predictions(output, labels)) + self.intercept
 
-    def decision_bias(self, model: AuditableModel) -> torch.Tensor:
-        return self.intercept
 
 
 @register_method
@@ -45,10 +44,12 @@ class LossThreshold(FrozenModelMethod):
     reads_taps = False
     plain_reference = True
 
-    def fit_detector(self, run: TrainingRun, model: AuditableModel, head_members: torch.Tensor,
-                     external: torch.Tensor) -> tuple[Detector, None]:
-        """Logistic fit of membership on log-loss over head_members (1) vs external (0)."""
+    def fit_detector(self, run: TrainingRun, model: AuditableModel,
+                     head_members: torch.Tensor) -> tuple[Detector, None, dict]:
+        """Logistic fit of membership on log-loss over head_members (1) vs as many E images, each seen once (0)."""
         run.callbacks.stage("loss threshold")
+        pool = ShuffledStream(run.splits.external, torch.Generator().manual_seed(run.config.seed + 1))
+        external = pool.next_batch(min(len(head_members), len(run.splits.external)))
 
         def log_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
@@ -62,7 +63,7 @@ class LossThreshold(FrozenModelMethod):
         detector = LossDetector()
         detector.coef.fill_(float(fit.coef_[0, 0]))
         detector.intercept.fill_(float(fit.intercept_[0]))
-        return detector, None
+        return detector, None, pool.use()
 
     def build_detector(self, section: dict) -> Detector:
         return LossDetector()

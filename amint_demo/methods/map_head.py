@@ -1,10 +1,7 @@
 """The detector of the methods whose MINT head reads tapped activation maps (aMINT, passive MINT)."""
 from __future__ import annotations
 
-import torch
-
 from amint_demo.methods.base import Detector
-from amint_demo.models import AuditableModel
 
 
 class MapHeadDetector(Detector):
@@ -13,5 +10,3 @@ class MapHeadDetector(Detector):
     def membership_logits(self, model, x, output, labels):
         return output.mint_logits.float()
 
-    def decision_bias(self, model: AuditableModel) -> torch.Tensor:
-        return model.head.classifier[-1].bias

@@ -16,15 +16,15 @@ from amint_demo.models import AuditableModel
 from amint_demo.models.heads import MAP_HEADS
 
 
-def fit_passive_head(run: TrainingRun, model: AuditableModel, head_members: torch.Tensor,
-                     external: torch.Tensor) -> list[dict]:
-    """Attach a fresh map head to the frozen model and train it on head_members (1) vs external (0)."""
+def fit_passive_head(run: TrainingRun, model: AuditableModel, head_members: torch.Tensor) -> tuple[list[dict], dict]:
+    """Attach a fresh map head to the frozen model and train it on head_members (1) vs fresh batches of the whole
+    E pool (0). Returns the per-epoch history and how often E images were seen."""
     config, device, callbacks = run.config, run.device, run.callbacks
     torch.manual_seed(config.seed)
     model.head = MAP_HEADS[config.head](model.tap_channels, config.head_width, config.head_hidden).to(device)
     model.head_kind = config.head
     generator = torch.Generator().manual_seed(config.seed)
-    streams = ShuffledStream(head_members, generator), ShuffledStream(external, generator)
+    streams = ShuffledStream(head_members, generator), ShuffledStream(run.splits.external, generator)
     batches = ImageBatches.train_split(run.dataset, device)
     optimizer = torch.optim.AdamW(model.head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = math.ceil(len(head_members) / config.batch_size)
@@ -57,7 +57,7 @@ def fit_passive_head(run: TrainingRun, model: AuditableModel, head_members: torc
             history.append(record)
             callbacks.on_epoch(record)
     model.head.eval()
-    return history
+    return history, streams[1].use()
 
 
 @register_method
@@ -66,9 +66,10 @@ class PassiveMint(FrozenModelMethod):
     title = "Passive MINT"
     help = "passive MINT: CNN or MLP head on the activations of a frozen plain model"
 
-    def fit_detector(self, run, model, head_members, external) -> tuple[Detector, list[dict]]:
+    def fit_detector(self, run, model, head_members) -> tuple[Detector, list[dict], dict]:
         run.callbacks.stage("passive MINT head")
-        return MapHeadDetector(), fit_passive_head(run, model, head_members, external)
+        history, external_use = fit_passive_head(run, model, head_members)
+        return MapHeadDetector(), history, external_use
 
     def build_detector(self, section: dict) -> Detector:
         return MapHeadDetector()

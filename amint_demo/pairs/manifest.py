@@ -2,7 +2,9 @@
 
 `read_manifest` parses manifest.json, migrates older schema versions (`MIGRATIONS`) and validates every field;
 whatever is wrong becomes one `InvalidPair` line. Every reader of a pair's metadata goes through `Manifest`.
-Schema history: 1, the first release; 2, the detector section is the method's own (no "kind" field).
+Schema history: 1, the first release; 2, the detector section is the method's own (no "kind" field); 3, held-out
+calibration images in the split, a calibrated probability (beta calibration), an out-of-distribution guard and a record of
+how often each external image was seen.
 """
 from __future__ import annotations
 
@@ -18,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from amint_demo.data import ImageDataset, Splits
 from amint_demo.errors import AmintError, InvalidPair
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import Method, TrainConfig, TrainedModel, get_method
+from amint_demo.methods import BetaCalibrator, Method, TrainConfig, TrainedModel, get_method
 from amint_demo.models import BackboneSpec, tap_depth_name
 from amint_demo.version import __version__
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MANIFEST_FILE = "manifest.json"
 WEIGHTS_FILE = "weights.safetensors"
 MEMBERS_FILE = "members.txt"
@@ -59,6 +61,7 @@ class SplitSizes(_Entry):
     members: int = Field(ge=1)
     external: int = Field(ge=0)
     test: int = Field(ge=0)
+    calibration: int = Field(default=0, ge=0)  # held-out train images reserved for calibration (0 before schema 3)
 
 
 class SplitsEntry(_Entry):
@@ -106,6 +109,42 @@ class WeightsEntry(_Entry):
     bytes: int | None = None
 
 
+class CalibrationEntry(_Entry):
+    """The beta calibration of the membership probability (`methods.calibration`) and what it was fitted on (never
+    T)."""
+
+    kind: Literal["beta"] = "beta"
+    a: float = Field(ge=0)
+    b: float = Field(ge=0)
+    c: float
+    n_members: int = Field(ge=1)
+    n_nonmembers: int = Field(ge=1)
+
+    def calibrator(self) -> BetaCalibrator:
+        return BetaCalibrator(self.a, self.b, self.c)
+
+
+class GuardEntry(_Entry):
+    """The out-of-distribution guard (`methods.guard`): its shape, threshold and what it was fitted on."""
+
+    positions: int = Field(ge=1)
+    exceptions: int = Field(ge=0)
+    threshold: float
+    quantile: float = Field(gt=0, le=1)
+    n_fit: int = Field(ge=1)
+    n_threshold: int = Field(ge=1)
+    held_out_flagged: float = Field(ge=0, le=1)
+
+
+class ExternalUse(_Entry):
+    """How often the detector saw each image of E: `pool` images, `draws` in all."""
+
+    pool: int = Field(ge=0)
+    draws: int = Field(ge=0)
+    mean_per_image: float = Field(ge=0)
+    max_per_image: int = Field(ge=0)
+
+
 class ExtraMembersEntry(_Entry):
     """A user's own images added to the members, stored beside the weights."""
 
@@ -119,7 +158,7 @@ class Manifest(_Entry):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     library_version: str
     created: str
     method: str
@@ -136,6 +175,9 @@ class Manifest(_Entry):
     weights: WeightsEntry
     runtime: dict[str, Any] = Field(default_factory=dict)
     extra_members: ExtraMembersEntry | None = None
+    calibration: CalibrationEntry | None = None
+    guard: GuardEntry | None = None
+    external_use: ExternalUse | None = None
 
     @field_validator("method")
     @classmethod
@@ -211,6 +253,12 @@ def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, t
                                                      "head_members": len(trained.head_members)})
     head = None if model.head is None else HeadEntry(kind=model.head_kind, channels=tuple(model.tap_channels),
                                                      width=config.head_width, hidden=config.head_hidden)
+    calibration = None
+    if trained.calibrator is not None:
+        record = trained.history["calibration"][0]
+        calibration = CalibrationEntry(**trained.calibrator.to_dict(), n_members=record["n_members"],
+                                       n_nonmembers=record["n_nonmembers"])
+    guard = None if trained.guard is None else GuardEntry(**trained.history["guard"][0])
     backbone = BackboneEntry(**model.spec.to_dict(), family=model.spec.family,
                              parameters=sum(p.numel() for p in model.backbone.parameters()))
     return Manifest(schema_version=SCHEMA_VERSION, library_version=__version__,
@@ -218,7 +266,9 @@ def build_manifest(config: TrainConfig, dataset: ImageDataset, splits: Splits, t
                     dataset=DatasetEntry.of(dataset), splits=split_entry, backbone=backbone, taps=tuple(model.taps),
                     tap_depth=tap_depth_name(model.backbone, model.taps), head=head,
                     detector=trained.detector.section(), train_config=config, metrics=evaluation,
-                    history=trained.history, weights=weights, runtime=runtime, extra_members=extra_members)
+                    history=trained.history, weights=weights, runtime=runtime, extra_members=extra_members,
+                    calibration=calibration, guard=guard,
+                    external_use=None if trained.external_use is None else ExternalUse(**trained.external_use))
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +279,13 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data | {"schema_version": 2, "detector": detector}
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 adds fields that default to "none" (no reserved calibration images, no Platt calibration, no
+    guard, no record of E use): a schema-2 pair scores exactly as before."""
+    return data | {"schema_version": 3}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: Any, where: Path) -> dict[str, Any]:

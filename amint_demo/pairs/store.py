@@ -18,7 +18,7 @@ from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_membe
                              make_splits, normalize, to_model_input)
 from amint_demo.errors import AmintError, InvalidPair, StorageError
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import Detector, TrainConfig, TrainedModel, membership_cam, score
+from amint_demo.methods import Detector, MembershipTest, PixelDensityGuard, TrainConfig, TrainedModel, membership_cam
 from amint_demo.models import AuditableModel, pick_device
 from amint_demo.pairs.audit import AuditVerdict, verdicts
 from amint_demo.pairs.manifest import (EXTRA_FILE, MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, ExtraMembersEntry,
@@ -30,7 +30,7 @@ ImageSource = str | os.PathLike | bytes | Image.Image
 
 @dataclass
 class Pair:
-    """An audited model with its membership detector, loaded from a pair directory."""
+    """An audited model with its membership detector (calibrated, guarded), loaded from a pair directory."""
 
     path: Path
     manifest: Manifest
@@ -38,6 +38,13 @@ class Pair:
     detector: Detector
     device: torch.device
     extra_members: ExtraMembers | None = None
+    guard: PixelDensityGuard | None = None
+
+    @property
+    def test(self) -> MembershipTest:
+        """Model, detector, calibration and guard as one membership test."""
+        calibration = self.manifest.calibration
+        return MembershipTest(self.model, self.detector, calibration.calibrator() if calibration else None, self.guard)
 
     @property
     def name(self) -> str:
@@ -62,10 +69,10 @@ class Pair:
         data = self.manifest.dataset
         x = normalize(pixels.to(self.device), data.mean, data.std)
         y = None if labels is None else torch.as_tensor(list(labels), dtype=torch.long, device=self.device)
-        result = score(self.model, self.detector, x, y)
+        result = self.test.score(x, y)
         cams = membership_cam(self.model, self.detector, x, y) if explain else None
-        return verdicts(self.model, pixels, result.membership.cpu(), result.class_probs.cpu(), result.maps,
-                        self.class_names, cams)
+        threshold = None if self.guard is None else float(self.guard.threshold)
+        return verdicts(self.model, pixels, result, self.class_names, cams, threshold)
 
     def audit(self, images: Sequence[ImageSource], labels: Sequence[int] | None = None,
               batch_size: int = 256, explain: bool = False) -> list[AuditVerdict]:
@@ -82,7 +89,8 @@ class Pair:
         and check them against the manifest's member hash. Returns (dataset, splits, extra member indices)."""
         entry = self.manifest.splits
         n_extra = 0 if self.extra_members is None else len(self.extra_members.labels)
-        splits = make_splits(dataset, entry.sizes.members - n_extra, entry.sizes.external, entry.sizes.test, entry.seed)
+        splits = make_splits(dataset, entry.sizes.members - n_extra, entry.sizes.external, entry.sizes.test, entry.seed,
+                             entry.sizes.calibration)
         extra = None
         if self.extra_members is not None:
             dataset, splits, extra = add_extra_members(dataset, splits, self.extra_members)
@@ -103,9 +111,10 @@ def read_members(path: Path) -> np.ndarray:
         raise InvalidPair(f"{path}: cannot read {MEMBERS_FILE}: {err}") from None
 
 
-def _state(model: AuditableModel, detector: Detector) -> dict[str, torch.Tensor]:
+def _state(model: AuditableModel, detector: Detector, guard: PixelDensityGuard | None) -> dict[str, torch.Tensor]:
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
-    return state | {f"detector.{k}": v for k, v in detector.state_dict().items()}
+    state |= {f"detector.{k}": v for k, v in detector.state_dict().items()}
+    return state | ({} if guard is None else {f"guard.{k}": v for k, v in guard.state_dict().items()})
 
 
 def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, dataset: ImageDataset, splits: Splits,
@@ -123,8 +132,8 @@ def save_pair(path: str | Path, trained: TrainedModel, config: TrainConfig, data
     except OSError as err:
         raise StorageError(f"cannot write the pair {path.name}: {err.strerror or err}") from err
     try:
-        state = {k: (v.half() if float16 and v.is_floating_point() else v).detach().cpu().contiguous()
-                 for k, v in _state(trained.model, trained.detector).items()}
+        state = {k: (v.half() if float16 and v.is_floating_point() and not k.startswith("guard.") else v)
+                 .detach().cpu().contiguous() for k, v in _state(trained.model, trained.detector, trained.guard).items()}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
         (tmp / MEMBERS_FILE).write_text("\n".join(map(str, splits.members.tolist())) + "\n")
         weights = WeightsEntry(sha256=sha256_file(tmp / WEIGHTS_FILE), dtype="float16" if float16 else "float32",
@@ -163,15 +172,18 @@ def read_manifest(path: Path) -> Manifest:
     return read_manifest_file(file)
 
 
-def _build(manifest: Manifest, path: Path) -> tuple[AuditableModel, Detector]:
+def _build(manifest: Manifest, path: Path) -> tuple[AuditableModel, Detector, PixelDensityGuard | None]:
     try:
         head = manifest.head
         model = AuditableModel(manifest.backbone.spec(), list(manifest.taps), head.kind if head else None,
                                head.width if head else 64, head.hidden if head else 128)
         detector = manifest.method_info.build_detector(manifest.detector)
+        data = manifest.dataset
+        guard = None if manifest.guard is None else PixelDensityGuard(manifest.guard.positions,
+                                                                      manifest.guard.exceptions, data.mean, data.std)
     except Exception as err:  # any inconsistency in the manifest is the pair's fault, not ours
         raise InvalidPair(f"{path}: manifest does not describe a buildable model: {err}") from None
-    return model, detector
+    return model, detector, guard
 
 
 def _load_weights(path: Path, manifest: Manifest, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -223,9 +235,11 @@ def load_pair(path: str | Path, device: str = "auto") -> Pair:
     manifest = read_manifest(path)
     if indices_sha256(read_members(path)) != manifest.splits.member_sha256:
         raise InvalidPair(f"{path}: {MEMBERS_FILE} does not match the member hash in the manifest")
-    model, detector = _build(manifest, path)
-    state = _load_weights(path, manifest, _state(model, detector))
-    model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
-    detector.load_state_dict({k[len("detector."):]: v for k, v in state.items() if k.startswith("detector.")})
+    model, detector, guard = _build(manifest, path)
+    state = _load_weights(path, manifest, _state(model, detector, guard))
+    for prefix, module in (("model.", model), ("detector.", detector), ("guard.", guard)):
+        if module is not None:
+            module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
     target = pick_device(device)
-    return Pair(path, manifest, model.to(target).eval(), detector.to(target).eval(), target, _load_extra(path, manifest))
+    return Pair(path, manifest, model.to(target).eval(), detector.to(target).eval(), target,
+                _load_extra(path, manifest), None if guard is None else guard.to(target))

@@ -6,12 +6,15 @@ import json
 from functools import cached_property
 from pathlib import Path
 
+from amint_demo.data.photos import photo_bank
+
 
 class Gallery:
-    """`assets/examples` (images + ground_truth.json) and `assets/photos` (photos no pair has seen)."""
+    """`assets/examples` (images + ground_truth.json) and the package's photo bank (photos no pair has seen)."""
 
     def __init__(self, assets_dir: Path) -> None:
-        self.examples_dir, self.photos_dir = Path(assets_dir) / "examples", Path(assets_dir) / "photos"
+        self.examples_dir = Path(assets_dir) / "examples"
+        self.photos = photo_bank()
 
     def examples(self) -> tuple[list[str], dict[str, dict]]:
         """Gallery image paths and their ground truth (file name -> {"member", "split", "label", ...})."""
@@ -34,9 +37,9 @@ class Gallery:
         return self._truth_by_content.get(hashlib.sha256(path.read_bytes()).hexdigest())
 
     def upload_examples(self) -> list[str]:
-        """Real photos no pair has seen."""
-        return sorted(str(p) for p in self.photos_dir.glob("*.png")) if self.photos_dir.is_dir() else []
+        """Real photos no pair has seen (the photo bank)."""
+        return [str(photo.path) for photo in self.photos]
 
     def served_folders(self) -> list[str]:
         """The folders the app may serve files from besides Gradio's cache."""
-        return [str(self.examples_dir), str(self.photos_dir)]
+        return [str(self.examples_dir), *sorted({str(photo.path.parent) for photo in self.photos})]

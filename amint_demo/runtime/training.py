@@ -20,20 +20,34 @@ ARCHS = {"MobileNetV3 (fast)": "mobilenetv3_small_100", "ResNet-18": "resnet18",
 SCRATCH = "from scratch"
 SESSION_METHOD = next(name for name in list_methods() if get_method(name).joint)  # what a session trains: aMINT
 SESSION_TEST_IMAGES = 1000
+# Fresh dead-leaves images among every step's non-members when a visitor's photos join the members: the detector
+# learns "these photos", not "photos" (a session without them called 13 of 17 never-uploaded photos members).
+SESSION_SYNTHETIC_NEGATIVES = 32
+
+
+def start_tap(pairs: PairRegistry, start: str) -> str:
+    """The tap depth a session keeps unless the visitor changes it: the start pair's (its MINT head is reused),
+    "middle" from scratch."""
+    if start == SCRATCH:
+        return "middle"
+    return pairs.get_pair(start).manifest.tap_depth or "middle"
 
 
 def session_config(pairs: PairRegistry, limits: TrainLimits, start: str, arch_label: str, taps: str,
                    mint_weight: float, members: int, external: int, epochs: int, lr: float,
-                   batch_size: int) -> TrainConfig:
+                   batch_size: int, uploads: bool = False) -> TrainConfig:
     """The run's config: a fine-tune keeps the start pair's split (its members stay members, and its training
-    data stays in the task loss); a scratch run uses the sizes given. Raises InvalidConfig beyond the limits."""
+    data stays in the task loss); a scratch run uses the sizes given. With `uploads` (a visitor's images join the
+    members) fresh synthetic non-members join every step. Raises InvalidConfig beyond the limits."""
     if not 1 <= int(batch_size) <= limits.max_batch:
         raise InvalidConfig(f"batch size must be within 1..{limits.max_batch}")
     if start != SCRATCH:
         manifest = pairs.get_pair(start).manifest
+        sizes = manifest.splits.sizes
         config = manifest.train_config.replace(
             method=SESSION_METHOD, taps=taps, mint_weight=float(mint_weight), epochs=int(epochs), lr=float(lr),
-            batch_size=int(batch_size), init_from=str(pairs.resolve(start)), max_steps=None, device="auto")
+            batch_size=int(batch_size), init_from=str(pairs.resolve(start)), max_steps=None, device="auto",
+            n_external=sizes.external, n_calibration=sizes.calibration, augment="none")
         n_members = manifest.splits.sizes.members
     else:
         if arch_label not in ARCHS:
@@ -46,6 +60,8 @@ def session_config(pairs: PairRegistry, limits: TrainLimits, start: str, arch_la
                              mint_weight=float(mint_weight), epochs=int(epochs), lr=float(lr),
                              batch_size=int(batch_size))
         n_members = int(members)
+    if uploads:
+        config = config.replace(synthetic_negatives=SESSION_SYNTHETIC_NEGATIVES)
     steps_per_epoch = math.ceil(n_members / int(batch_size))
     steps = int(epochs) * steps_per_epoch
     if steps > limits.max_steps:

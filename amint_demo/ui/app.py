@@ -39,7 +39,7 @@ def build_demo(runtime: Runtime) -> gr.Blocks:
             with gr.Tab("Audit an image", id="audit"):
                 image = AuditTab(runtime).build(pair, session)
             with gr.Tab("Layer depth & methods", id="explore"):
-                ExploreTab(runtime).build(image, session)
+                ExploreTab(runtime).build(pair, image, session)
             with gr.Tab("Train your own", id="train"):
                 TrainTab(runtime).build(pair, session)
             with gr.Tab("About", id="about"):

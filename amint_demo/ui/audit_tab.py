@@ -24,11 +24,28 @@ def render_maps(verdict: AuditVerdict, opacity: float) -> tuple[list, list]:
     return activations, membership
 
 
+def percent(p: float) -> str:
+    """A probability for people: never "100%" or "0%" for what is only nearly certain."""
+    if p >= 0.995:
+        return "over 99.5%"
+    if 0 < p < 0.005:
+        return "under 0.5%"
+    return f"{p:.0%}"
+
+
 def verdict_text(verdict: AuditVerdict, truth: dict | None) -> str:
     p = verdict.membership_probability
-    lines = [f"**{'Member' if verdict.is_member else 'Not a member'}.** "
-             f"The test gives a **{p:.0%}** probability that this image was a member of the model's training set. "
-             f"The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
+    if not verdict.in_distribution:
+        lines = [f"**Not a member: this image is unlike anything in this model's training data,** so it cannot be "
+                 f"one of its members (its score against the training images' pixel statistics is "
+                 f"{verdict.ood_score:.0f}, above the {verdict.ood_threshold:.0f} that 99.5% of held-out training "
+                 f"images stay under). The membership detector alone would have said "
+                 f"{percent(verdict.detector_probability or 0.0)}. "
+                 f"The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
+    else:
+        lines = [f"**{'Member' if verdict.is_member else 'Not a member'}.** "
+                 f"The test gives a **{percent(p)}** probability that this image was a member of the model's training "
+                 f"set. The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
     if truth is not None:
         actual = "was" if truth["member"] else "was **not**"
         right = (truth["member"] == verdict.is_member)

@@ -9,7 +9,7 @@ from amint_demo.methods import get_method, list_methods
 from amint_demo.pairs import NO_TAP
 from amint_demo.reporting import DEPTH_ORDER, depth_summary
 from amint_demo.runtime import Runtime
-from amint_demo.ui.figures import depth_figure, roc_figure
+from amint_demo.ui.figures import depth_figure, histogram_figure, reliability_figure, roc_figure
 from amint_demo.ui.heatmap import overlay
 
 GUIDE = """**What to look for.** Each point is a pair evaluated on held-out images it never saw (T) against the
@@ -17,6 +17,11 @@ same number of training members. *Entry* taps read early, local features; *outpu
 the decision. In the aMINT paper the *middle* taps are best or tied in most cases — check whether that holds
 here. Then read the ROC on log axes: a test that is only good "on average" (AUC) can still be useless at a 1%
 false-positive rate, which is what matters when you accuse a model of training on someone's image."""
+
+CALIBRATION_GUIDE = """**Reading the probability.** The probability shown is calibrated on held-out training images that no
+detector trained on (never on T): among images shown about 80%, about 80% were members, and the reliability diagram
+checks it on members against T (its ECE is the average gap). The histograms show where members and held-out
+non-members land against the 0.5 threshold."""
 
 
 class ExploreTab:
@@ -31,19 +36,29 @@ class ExploreTab:
     def families(self, session_pairs: list[str] | None = None) -> list[str]:
         return sorted({r["family"] for r in self.rows(session_pairs)})
 
-    def explore(self, family: str | None, method: str, image_path: str | None, session_pairs: list[str] | None = None):
-        """API `explore`: (family, method, image) -> (depth figure, ROC figure, per-depth scores, per-depth maps)."""
+    def explore(self, pair_value: str | None, method: str, image_path: str | None,
+                session_pairs: list[str] | None = None):
+        """API `explore`: (pair, method, image) -> the pair's family's metrics against tap depth and log-log ROC, the
+        pair's reliability diagram and score histograms, and the image's score and maps at each depth."""
         rows = self.rows(session_pairs)
-        family = family or (rows[0]["family"] if rows else None)
-        if family is None:
+        if not rows:
             raise gr.Error("No evaluated pairs to explore.")
+        pairs = self.runtime.pairs
+        try:
+            chosen = pairs.get_pair(pair_value) if pair_value else None
+        except AmintError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        family = chosen.manifest.family if chosen else rows[0]["family"]
+        metrics = chosen.manifest.metrics.members_vs_test if chosen and chosen.manifest.metrics else None
+        name = chosen.name if chosen else family
         table, maps = "", []
         if image_path:
             try:
                 table, maps = self._image_at_each_depth(rows, family, method, load_image(image_path))
             except AmintError as err:
                 raise gr.Error(str(err), print_exception=False) from None
-        return depth_figure(rows, family), roc_figure(rows, family), table, maps
+        return (depth_figure(rows, family), roc_figure(rows, family), reliability_figure(metrics, name),
+                histogram_figure(metrics, name), table, maps)
 
     def _image_at_each_depth(self, rows: list[dict], family: str, method: str, image) -> tuple[str, list]:
         lines = ["| tap depth | membership probability | verdict |", "|---|---|---|"]
@@ -60,19 +75,27 @@ class ExploreTab:
             maps += [(overlay(verdict.model_input, heat, 0.5), f"{depth} · {tap}") for tap, heat in verdict.maps.items()]
         return "\n".join(lines), maps
 
-    def build(self, image: gr.Image, session: gr.State) -> None:
+    def build(self, pair: gr.Dropdown, image: gr.Image, session: gr.State) -> None:
         gr.Markdown(GUIDE)
-        names = self.families()
         methods = list_methods()
+        rows = self.rows()
+        first = self.explore(pair.value, methods[0], None) if rows else (None,) * 6
         with gr.Row():
-            family = gr.Dropdown(names, value=names[0] if names else None, label="Backbone family")
             method = gr.Radio([(get_method(m).title, m) for m in methods], value=methods[0],
                               label="Method for the image row")
-            run = gr.Button("Show", variant="primary")
-        depth_plot = gr.Plot(label="Metrics against tap depth")
-        roc_plot = gr.Plot(label="ROC, log-log")
-        gr.Markdown("**The audit tab's image at each depth** (pick an image there first):")
+            run = gr.Button("Show the audit tab's image at each depth", variant="primary")
+        gr.Markdown("The plots follow the pair chosen at the top: its family's pairs by tap depth, then the chosen "
+                    "pair's calibration and scores.")
+        with gr.Row():
+            depth_plot = gr.Plot(first[0], label="Metrics against tap depth")
+            roc_plot = gr.Plot(first[1], label="ROC, log-log")
+        with gr.Row():
+            reliability_plot = gr.Plot(first[2], label="Reliability: is the probability a probability?")
+            histogram_plot = gr.Plot(first[3], label="Scores of members and non-members")
+        gr.Markdown(CALIBRATION_GUIDE)
         table = gr.Markdown()
         maps = gr.Gallery(label="Activation maps at each depth", columns=6, height=240, object_fit="contain")
-        run.click(self.explore, [family, method, image, session], [depth_plot, roc_plot, table, maps],
-                  api_name="explore", concurrency_limit=4)
+        outputs = [depth_plot, roc_plot, reliability_plot, histogram_plot, table, maps]
+        run.click(self.explore, [pair, method, image, session], outputs, api_name="explore", concurrency_limit=4)
+        pair.change(self.explore, [pair, method, gr.State(None), session], outputs, api_visibility="private",
+                    concurrency_limit=4)

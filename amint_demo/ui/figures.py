@@ -72,3 +72,44 @@ def compare_figure(rows: list[tuple[str, float]]) -> go.Figure:
     fig.update_xaxes(range=[0, 1], title="membership probability")
     fig.update_layout(height=80 + 40 * len(rows), margin=dict(l=10, r=10, t=10, b=40))
     return fig
+
+
+def reliability_figure(metrics, name: str) -> go.Figure:
+    """Reliability diagram of one pair (members vs T): per probability bin, the share of members against the mean
+    probability shown, the diagonal for perfect calibration, and the expected calibration error in the title."""
+    fig = go.Figure()
+    if metrics is None or not metrics.reliability_counts:
+        fig.update_layout(title=f"{name}: no calibration data (an older pair)", height=360)
+        return fig
+    shown = [(p, s, n) for p, s, n in zip(metrics.reliability_probability, metrics.reliability_members,
+                                          metrics.reliability_counts) if n > 0]
+    fig.add_trace(go.Scatter(x=[p for p, _, _ in shown], y=[s for _, s, _ in shown], mode="lines+markers",
+                             name="members among images at this probability", text=[f"{n} images" for *_, n in shown],
+                             marker=dict(size=[6 + 14 * (n / max(c for *_, c in shown)) ** 0.5 for *_, n in shown])))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+                             line=dict(dash="dot", color="grey")))
+    fig.update_xaxes(range=[0, 1], title="membership probability shown")
+    fig.update_yaxes(range=[0, 1], title="share that are members")
+    fig.update_layout(title=f"{name}: reliability (ECE {metrics.ece:.3f}, members vs held-out T)", height=360,
+                      margin=dict(l=50, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def histogram_figure(metrics, name: str) -> go.Figure:
+    """Membership probabilities of members and of held-out T images, stacked histograms, the 0.5 decision
+    threshold marked."""
+    fig = go.Figure()
+    if metrics is None or not metrics.histogram_members:
+        fig.update_layout(title=f"{name}: no histogram data (an older pair)", height=320)
+        return fig
+    bins = len(metrics.histogram_members)
+    centres = [(i + 0.5) / bins for i in range(bins)]
+    for counts, label, colour in ((metrics.histogram_nonmembers, "held-out non-members (T)", "#1f77b4"),
+                                  (metrics.histogram_members, "members (D)", "#d62728")):
+        fig.add_trace(go.Bar(x=centres, y=counts, width=1 / bins, name=label, marker_color=colour, opacity=0.6))
+    fig.add_vline(x=0.5, line_dash="dot", line_color="black", annotation_text="decision threshold 0.5")
+    fig.update_xaxes(range=[0, 1], title="membership probability")
+    fig.update_yaxes(title="images", type="log")
+    fig.update_layout(barmode="overlay", title=f"{name}: scores of members and non-members", height=320,
+                      margin=dict(l=50, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.3))
+    return fig

@@ -9,27 +9,43 @@ import torch
 from amint_demo.data import load_image
 from amint_demo.errors import AmintError, InvalidConfig, StorageError
 from amint_demo.pairs import extra_members_from_images, load_pair, zip_pair
+from amint_demo.pairs.session import session_report
 from amint_demo.runtime import Runtime
-from amint_demo.runtime.training import ARCHS, SCRATCH, reference_pair, session_config, session_key
+from amint_demo.runtime.training import ARCHS, SCRATCH, reference_pair, session_config, session_key, start_tap
 from amint_demo.ui.figures import training_figure
 
 
-def result_text(path: Path, start_manifest) -> str:
-    """Before/after summary from the saved manifests (the library's own evaluation)."""
-    metrics = load_pair(path, device="cpu").manifest.metrics
+def result_text(path: Path, start_manifest) -> tuple[str, list, list]:
+    """The session's results, each with its control: (Markdown table, uploads gallery, controls gallery). Figures
+    come from the library's own evaluation and session report."""
+    pair = load_pair(path, device="cpu")
+    metrics = pair.manifest.metrics
     head = metrics.members_vs_test
-    lines = ["| | value |", "|---|---|",
-             f"| members vs held-out T: AUC | {head.auc:.3f} |",
-             f"| balanced accuracy @0.5 | {head.balanced_accuracy:.3f} |",
-             f"| TPR @ 1% FPR | {head.tpr_at_1pct_fpr:.3f} |",
-             f"| task accuracy on T (after) | {metrics.task_accuracy:.3f} |"]
-    if start_manifest is not None:
-        lines.append(f"| task accuracy on T (before, start pair) | {start_manifest.metrics.task_accuracy:.3f} |")
-    extra = metrics.extra_members_vs_test
-    if extra:
-        lines.append(f"| **your {extra.n_members} images vs {extra.n_nonmembers} unseen T images: AUC** | "
-                     f"**{extra.auc:.3f}** |")
-    return "\n".join(lines)
+    lines = ["| comparison (control) | before | after |", "|---|---|---|"]
+    before = start_manifest.metrics if start_manifest is not None and start_manifest.metrics else None
+    lines.append(f"| the pair's own members vs held-out Fashion-MNIST T: AUC | "
+                 f"{'–' if before is None else f'{before.members_vs_test.auc:.3f}'} | {head.auc:.3f} |")
+    lines.append(f"| task accuracy on T | {'–' if before is None else f'{before.task_accuracy:.3f}'} | "
+                 f"{metrics.task_accuracy:.3f} |")
+    if pair.extra_members is None:
+        return "\n".join(lines), [], []
+    report = session_report(pair, start_manifest)
+    counts = report.counts
+    lines += [f"| **your {counts.n_uploads} images called members** | | **{counts.uploads_flagged} of "
+              f"{counts.n_uploads}** |",
+              f"| **control: {counts.n_controls} {counts.control_kind}, called members** | | "
+              f"**{counts.controls_flagged} of {counts.n_controls}** |",
+              f"| the same controls, detector alone (before the out-of-distribution check) | | "
+              f"{counts.controls_flagged_by_detector} of {counts.n_controls} |"]
+    uploads = [(v.model_input, f"{v.membership_probability:.0%} · {v.verdict}") for v in report.uploads]
+    controls = [(v.model_input, f"{v.membership_probability:.0%} · {v.verdict}") for v in report.controls[:24]]
+    return "\n".join(lines), uploads, controls
+
+
+OUTPUTS = 8  # status, curves, results, uploads' verdicts, controls' verdicts, download, session pairs, pair list
+TAP_COST = ("The start pair reads **{tap}** taps: its MINT head is kept and fine-tuned. Another depth trains a new "
+            "head from nothing, so the new pair loses the start pair's detector and has only this session to learn "
+            "membership again.")
 
 
 class TrainTab:
@@ -40,17 +56,17 @@ class TrainTab:
 
     def run_training(self, start, arch_label, taps, mint_weight, members, external, epochs, lr, batch_size, uploads,
                      session_pairs, request: gr.Request, progress=gr.Progress()):
-        """API `train`: runs one session in a worker process, yielding (status, curves, result, download,
-        session pairs, pair choices). A cancelled request, a Stop, a crash or a killed worker end the run with
+        """API `train`: runs one session in a worker process, yielding (status, curves, results table, uploads'
+        verdicts, controls' verdicts, download, session pairs, pair choices). A cancelled request, a Stop, a crash or a killed worker end the run with
         nothing half-written; the page keeps serving."""
         runtime = self.runtime
         limits = runtime.settings.train_limits()
         session_pairs = [p for p in (session_pairs or []) if Path(p).is_dir()]  # expired pairs drop out
         try:
-            config = session_config(runtime.pairs, limits, start, arch_label, taps, mint_weight, members, external,
-                                    epochs, lr, batch_size)
-            extra = None
             files = [f if isinstance(f, str) else f.name for f in (uploads or [])]
+            config = session_config(runtime.pairs, limits, start, arch_label, taps, mint_weight, members, external,
+                                    epochs, lr, batch_size, uploads=bool(files))
+            extra = None
             if len(files) > limits.max_uploads:
                 raise InvalidConfig(f"at most {limits.max_uploads} images can be added to the members")
             if files:
@@ -73,18 +89,18 @@ class TrainTab:
                     progress(event["done"] / max(1, event["total"]), desc=f"{stage}: step {event['done']}/{event['total']}")
                 elif kind == "epoch":
                     records.append(event["record"])
-                    yield f"**{stage}** — epoch {event['record']['epoch']} done", training_figure(records), gr.skip(), \
-                        gr.skip(), session_pairs, gr.skip()
+                    yield (f"**{stage}** — epoch {event['record']['epoch']} done", training_figure(records),
+                           gr.skip(), gr.skip(), gr.skip(), gr.skip(), session_pairs, gr.skip())
                 elif kind in ("done", "stopped", "error"):
                     outcome = event
                 if kind in ("idle", "step"):  # a yield point at least every 0.5 s: a cancel is noticed at once
-                    yield (gr.skip(),) * 6
+                    yield (gr.skip(),) * OUTPUTS
         finally:  # also when the request is cancelled or the visitor leaves: no worker, no partial folder is left
             runtime.jobs.finish(key, job)
         if outcome.get("event") != "done":
             message = ("Training stopped: nothing was saved." if outcome.get("event") == "stopped"
                        else f"Error: {outcome.get('message', 'training ended without a result')}")
-            yield message, training_figure(records), "", None, session_pairs, gr.skip()
+            yield message, training_figure(records), "", [], [], None, session_pairs, gr.skip()
             return
         path = Path(outcome["path"])
         session_pairs.append(str(path))
@@ -94,8 +110,16 @@ class TrainTab:
             archive, note = None, f" No download: {err}."
         choices = runtime.pairs.choices(session_pairs)
         start_manifest = None if start == SCRATCH else runtime.pairs.get_pair(start).manifest
-        yield (f"**Done.** The new pair is selected in the pair list above.{note}", training_figure(records),
-               result_text(path, start_manifest), archive, session_pairs, gr.Dropdown(choices=choices, value=str(path)))
+        table, uploaded, controls = result_text(path, start_manifest)
+        yield (f"**Done.** The new pair is selected in the pair list above.{note}", training_figure(records), table,
+               uploaded, controls, archive, session_pairs, gr.Dropdown(choices=choices, value=str(path)))
+
+    def on_start(self, start: str):
+        """A new start pair: the scratch-only settings show or hide, and the tap depth follows the start pair."""
+        scratch = start == SCRATCH
+        tap = start_tap(self.runtime.pairs, start)
+        return (*[gr.update(visible=scratch)] * 3, gr.update(value=tap),
+                "" if scratch else TAP_COST.format(tap=tap))
 
     def request_stop(self, request: gr.Request) -> str:
         self.runtime.jobs.stop(session_key(request.session_hash))
@@ -120,7 +144,9 @@ class TrainTab:
                                     label="Start from (a pair is fine-tuned on its own members plus your images)")
                 arch = gr.Dropdown(list(ARCHS), value=list(ARCHS)[0], label="Backbone (from scratch)",
                                    visible=default_start == SCRATCH)
-                taps = gr.Radio(["entry", "middle", "output"], value="middle", label="Tap depth")
+                first_tap = start_tap(pairs, default_start)
+                taps = gr.Radio(["entry", "middle", "output"], value=first_tap, label="Tap depth")
+                tap_note = gr.Markdown(TAP_COST.format(tap=first_tap) if default_start != SCRATCH else "")
                 mint_weight = gr.Slider(0, 5, value=1, step=0.1, label="λ (weight of the MINT term)")
                 members = gr.Slider(16, limits.max_members, value=min(1000, limits.max_members), step=16,
                                     label="Members D (from scratch)", visible=default_start == SCRATCH)
@@ -136,11 +162,15 @@ class TrainTab:
             with gr.Column():
                 status = gr.Markdown(elem_id="train-status")
                 curves = gr.Plot(label="Training curves (per epoch)")
-                result = gr.Markdown()
+                result = gr.Markdown(elem_id="train-result")
+                uploaded = gr.Gallery(label="Your images after the session (probability · verdict)", columns=8,
+                                      height="auto", object_fit="contain", elem_id="uploads-verdicts")
+                controls = gr.Gallery(label="Controls: photos of the same kind you did not upload", columns=8,
+                                      height="auto", object_fit="contain", elem_id="controls-verdicts")
                 download = gr.File(label="Download the pair (zip)")
-        start.change(lambda s: [gr.update(visible=s == SCRATCH)] * 3, start, [arch, members, external],
-                     api_visibility="private", queue=False)
+        start.change(self.on_start, start, [arch, members, external, taps, tap_note], api_visibility="private",
+                     queue=False)
         go.click(self.run_training, [start, arch, taps, mint_weight, members, external, epochs, lr, batch, uploads,
-                                     session], [status, curves, result, download, session, pair], api_name="train",
-                 concurrency_limit=1, concurrency_id="training")
+                                     session], [status, curves, result, uploaded, controls, download, session, pair],
+                 api_name="train", concurrency_limit=1, concurrency_id="training")
         stop.click(self.request_stop, None, status, api_visibility="private", queue=False)
