@@ -6,7 +6,7 @@ from amint_demo.methods import get_method, method_rank
 from amint_demo.pairs import NO_TAP, Manifest
 
 COLUMNS = ("pair", "method", "family", "tap", "balanced_accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr",
-           "task_accuracy", "cost_of_auditability")
+           "ece", "ood_member_rate", "e_seen_max", "task_accuracy", "cost_of_auditability")
 
 
 def _same_model_key(m: Manifest) -> tuple[str, str, str]:
@@ -30,6 +30,8 @@ def results_rows(manifests: dict[str, Manifest], results: dict[str, EvaluationRe
         rows.append({"pair": key.rstrip("/").split("/")[-1], "method": m.method, "family": m.family,
                      "tap": m.tap_label, "balanced_accuracy": head.balanced_accuracy, "auc": head.auc,
                      "tpr_at_1pct_fpr": head.tpr_at_1pct_fpr, "tpr_at_01pct_fpr": head.tpr_at_01pct_fpr,
+                     "ece": head.ece, "ood_member_rate": None if result.ood_check is None else result.ood_check.member_rate,
+                     "e_seen_max": None if m.external_use is None else m.external_use.max_per_image,
                      "task_accuracy": result.task_accuracy,
                      "cost_of_auditability": None if reference is None else result.task_accuracy - reference})
     return sorted(rows, key=_order)
@@ -65,8 +67,14 @@ def depth_summary(manifests: dict[str, Manifest]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["family"], method_rank(r["method"]), rank.get(r["tap"], len(rank)), r["tap"]))
 
 
-# The zoo's targets for the best aMINT pair of each family (measured on T against as many members).
-TARGETS = {"balanced_accuracy": 0.90, "auc": 0.95, "tpr_at_1pct_fpr": 0.50, "cost_of_auditability": -0.010}
+# The zoo's targets for the best aMINT pair of each family (members vs T, equal numbers); key -> (at least, bound).
+TARGETS = {"balanced_accuracy": (True, 0.95), "auc": (True, 0.99), "tpr_at_1pct_fpr": (True, 0.80),
+           "tpr_at_01pct_fpr": (True, 0.30), "ece": (False, 0.03), "ood_member_rate": (False, 0.01),
+           "cost_of_auditability": (True, -0.010)}
+
+
+def _meets(value: float | None, at_least: bool, bound: float) -> bool:
+    return value is not None and (value >= bound if at_least else value <= bound)
 
 
 def headline_rows(rows: list[dict]) -> list[dict]:
@@ -80,8 +88,7 @@ def headline_rows(rows: list[dict]) -> list[dict]:
     headlines = []
     for family, row in sorted(best.items()):
         cost = row["cost_of_auditability"]
-        met = {key: (cost is not None and cost >= target) if key == "cost_of_auditability" else row[key] >= target
-               for key, target in TARGETS.items()}
+        met = {key: _meets(row[key], at_least, bound) for key, (at_least, bound) in TARGETS.items()}
         headlines.append(row | {"plain_task_accuracy": None if cost is None else row["task_accuracy"] - cost,
                                 "targets_met": met})
     return headlines
@@ -89,18 +96,23 @@ def headline_rows(rows: list[dict]) -> list[dict]:
 
 def headline_table(headlines: list[dict]) -> str:
     """Markdown: one line per family, each metric with ✓/✗ against its target."""
-    def mark(row: dict, key: str, text: str) -> str:
+    def cell(row: dict, key: str, text: str) -> str:
         return f"{text} {'✓' if row['targets_met'][key] else '✗'}"
 
-    lines = ["| family | best aMINT pair | balanced acc. (≥ 0.90) | AUC (≥ 0.95) | TPR@1%FPR (≥ 0.50) | "
-             "task acc. / plain | cost (≥ −1.0 pt) |", "|---|---|---|---|---|---|---|"]
+    def number(value: float | None, spec: str) -> str:
+        return "–" if value is None else format(value, spec)
+
+    lines = ["| family | best aMINT pair | balanced acc. (≥ 0.95) | AUC (≥ 0.99) | TPR@1%FPR (≥ 0.80) | "
+             "TPR@0.1%FPR (≥ 0.30) | ECE (≤ 0.03) | OOD called members (≤ 1%) | task acc. / plain | "
+             "cost (≥ −1.0 pt) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in headlines:
-        plain = "–" if r["plain_task_accuracy"] is None else f"{r['plain_task_accuracy']:.3f}"
+        plain = number(r["plain_task_accuracy"], ".3f")
         cost = "–" if r["cost_of_auditability"] is None else f"{100 * r['cost_of_auditability']:+.1f} pt"
-        ba, auc, tpr = (f"{r[key]:.3f}" for key in ("balanced_accuracy", "auc", "tpr_at_1pct_fpr"))
-        lines.append(f"| {r['family']} | {r['pair']} | {mark(r, 'balanced_accuracy', ba)} | {mark(r, 'auc', auc)} | "
-                     f"{mark(r, 'tpr_at_1pct_fpr', tpr)} | {r['task_accuracy']:.3f} / {plain} | "
-                     f"{mark(r, 'cost_of_auditability', cost)} |")
+        metrics = [cell(r, key, number(r[key], ".3f")) for key in
+                   ("balanced_accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr", "ece")]
+        ood = cell(r, "ood_member_rate", "–" if r["ood_member_rate"] is None else f"{r['ood_member_rate']:.1%}")
+        lines.append(f"| {r['family']} | {r['pair']} | {' | '.join(metrics)} | {ood} | "
+                     f"{r['task_accuracy']:.3f} / {plain} | {cell(r, 'cost_of_auditability', cost)} |")
     return "\n".join(lines)
 
 

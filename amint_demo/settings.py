@@ -30,6 +30,7 @@ class TrainLimits:
     max_steps: int
     max_uploads: int
     max_batch: int
+    max_seconds: float
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Settings:
                                       "beside app.py)")
     session_dir: Path | None = _setting("AMINT_SESSION_DIR", None, "where visitors' pairs are written (default "
                                         "<temp>/amint_sessions)")
+    upload_max_request_mb: float = _setting("AMINT_UPLOAD_MAX_REQUEST_MB", 100.0, "MiB one upload request may "
+                                            "carry (every file of it)")
+    upload_folder_max_mb: float = _setting("AMINT_UPLOAD_FOLDER_MAX_MB", 1024.0, "MiB of uploads and outputs kept "
+                                           "in Gradio's folder, oldest removed first")
     torch_threads: int = _setting("AMINT_TORCH_THREADS", 1, "torch intra-op threads per request (requests run "
                                   "side by side)")
     train_threads: int = _setting("AMINT_TRAIN_THREADS", 1, "torch threads of the training worker")
@@ -58,11 +63,18 @@ class Settings:
     session_ttl_s: float = _setting("AMINT_SESSION_TTL_S", 4 * 3600.0, "a visitor's pair expires after this long")
     session_max_pairs: int = _setting("AMINT_SESSION_MAX_PAIRS", 40, "visitors' pairs kept at most, oldest go first")
     session_max_mb: float = _setting("AMINT_SESSION_MAX_MB", 2048.0, "MiB of visitors' pairs kept at most")
+    session_max_pairs_per_visitor: int = _setting("AMINT_SESSION_MAX_PAIRS_PER_VISITOR", 5, "pairs one visitor "
+                                                  "keeps at most (their oldest go first)")
     train_max_members: int = _setting("AMINT_TRAIN_MAX_MEMBERS", 2000, "members D of a session", 25000)
     train_max_external: int = _setting("AMINT_TRAIN_MAX_EXTERNAL", 2000, "external images E of a session", 35000)
     train_max_steps: int = _setting("AMINT_TRAIN_MAX_STEPS", 400, "optimiser steps of a session", 20000)
     train_max_uploads: int = _setting("AMINT_TRAIN_MAX_UPLOADS", 32, "images a visitor adds to the members", 256)
     train_max_batch: int = _setting("AMINT_TRAIN_MAX_BATCH", 128, "batch size per side of a session", 512)
+    train_max_seconds: float = _setting("AMINT_TRAIN_MAX_SECONDS", 180.0, "seconds of training a session gets (then "
+                                        "it is calibrated, evaluated and saved)", 900.0)
+    train_max_waiting: int = _setting("AMINT_TRAIN_MAX_WAITING", 8, "training sessions waiting for the device at most")
+    train_max_per_address: int = _setting("AMINT_TRAIN_MAX_PER_ADDRESS", 3, "training sessions running or waiting "
+                                          "from one network address (one per visitor always)")
     # where the app finds its pairs and pictures by default (not an environment variable)
     app_root: Path | None = None
 
@@ -102,7 +114,7 @@ class Settings:
 
     def train_limits(self) -> TrainLimits:
         return TrainLimits(self.train_max_members, self.train_max_external, self.train_max_steps,
-                           self.train_max_uploads, self.train_max_batch)
+                           self.train_max_uploads, self.train_max_batch, self.train_max_seconds)
 
 
 def _parse(env: str, raw: str, kind: Any) -> Any:

@@ -22,7 +22,8 @@ from benchmarks.local_server import LocalApp
 WORKER_MARKER = WORKER_MODULE
 LONG_TRAINING = ("from scratch", "MobileNetV3 (fast)", "middle", 1.0, 512, 512, 20, 1e-3, 32)
 SHORT_TRAINING = ("from scratch", "MobileNetV3 (fast)", "middle", 1.0, 128, 128, 1, 1e-3, 32)
-HOUSEKEEPING_ENV = {"AMINT_HOUSEKEEPING_S": "1", "AMINT_UPLOAD_STALE_S": "1"}  # sweep fast enough for a drill
+# sweep fast enough for a drill; few trainings per address (the flood drill)
+DRILL_ENV = {"AMINT_HOUSEKEEPING_S": "1", "AMINT_UPLOAD_STALE_S": "1", "AMINT_TRAIN_MAX_PER_ADDRESS": "2"}
 
 
 @dataclass
@@ -141,7 +142,7 @@ def disconnect_mid_upload(app: LocalApp, pair: str, image: str) -> DrillResult:
         after = sorted(p for p in app.gradio_dir.rglob("*") if p.is_file()) if app.gradio_dir.is_dir() else []
         return [p.name for p in after if p not in before and p.exists()]
 
-    # The drill's app sweeps every second and calls an upload abandoned after one (see HOUSEKEEPING_ENV).
+    # The drill's app sweeps every second and calls an upload abandoned after one (see DRILL_ENV).
     wait_for(lambda: not leftovers(), 15)
     new = leftovers()
     result.check(not new, f"the partial upload is removed from Gradio's cache (left: {new})")
@@ -149,21 +150,17 @@ def disconnect_mid_upload(app: LocalApp, pair: str, image: str) -> DrillResult:
     return result
 
 
+def _waiting_message(job) -> str | None:
+    return next((out[0] for out in job.outputs() if isinstance(out[0], str) and out[0].startswith("Waiting")), None)
+
+
 def queue_position(app: LocalApp, pair: str, image: str) -> DrillResult:
-    """While one training runs, a second visitor's training waits and is told its place in the queue."""
-    result = DrillResult("second training waits in the queue and sees its place")
+    """While one training runs, a second visitor's training waits and is told its place in the line."""
+    result = DrillResult("second training waits in line and sees its place")
     first = _start_long_training(app, result)
     second = _client(app).submit(*SHORT_TRAINING, [], api_name="/train")
-    seen = {}
-
-    def queued() -> bool:
-        status = second.status()
-        if status.rank is not None and status.queue_size:
-            seen.update(rank=status.rank, queue_size=status.queue_size, code=str(status.code))
-            return True
-        return False
-
-    result.check(wait_for(queued, 30), f"the waiting visitor gets a queue position {seen}")
+    result.check(wait_for(lambda: _waiting_message(second), 30),
+                 f"the waiting visitor is told its place: {_waiting_message(second)!r}")
     result.check(len(app.children(WORKER_MARKER)) == 1, "only one training runs at a time")
     result.check(_audit_works(app, pair, image), "audits are not blocked by the training queue")
     for job in (second, first):
@@ -189,9 +186,35 @@ def failed_pair_write(app: LocalApp, pair: str, image: str) -> DrillResult:
     return result
 
 
+def training_flood(app: LocalApp, pair: str, image: str) -> DrillResult:
+    """One address floods /train from several sessions while a second client audits: the flood gets its few
+    places and one-line refusals at once, the audits all answer, and Gradio's queue never fills."""
+    from gradio_client import handle_file
+
+    result = DrillResult("a training flood from one address does not starve another client's audits")
+    flooders = [_client(app) for _ in range(3)]
+    jobs = [client.submit(*LONG_TRAINING, [], api_name="/train") for client in flooders for _ in range(10)]
+    refused = wait_for(lambda: sum(job.done() for job in jobs) >= len(jobs) - FLOOD_PLACES, 60)
+    errors = [str(job.exception())[:80] for job in jobs if job.done() and job.exception() is not None]
+    result.check(refused and len(errors) >= len(jobs) - FLOOD_PLACES,
+                 f"{len(errors)} of {len(jobs)} flood requests refused at once ({errors[:1]})")
+    victim, answered, slowest = _client(app), 0, 0.0
+    for _ in range(10):
+        began = time.perf_counter()
+        label, *_ = victim.predict(pair, handle_file(image), 0.5, api_name="/audit")
+        answered += label.get("label") in ("member", "non-member")
+        slowest = max(slowest, time.perf_counter() - began)
+    result.check(answered == 10, f"the other client's audits answered: {answered}/10 (slowest {slowest:.2f} s)")
+    for job in jobs:
+        job.cancel()
+    _check_clean(result, app, pair, image)
+    return result
+
+
+FLOOD_PLACES = 2  # AMINT_TRAIN_MAX_PER_ADDRESS in the drills' app: one running, one waiting
 DRILLS: dict[str, Callable[[LocalApp, str, str], DrillResult]] = {
     "kill-worker": kill_training_worker, "cancel-training": cancel_training, "cancel-audit": cancel_audit,
-    "disconnect-upload": disconnect_mid_upload, "queue-position": queue_position,
+    "disconnect-upload": disconnect_mid_upload, "queue-position": queue_position, "training-flood": training_flood,
 }
 
 
@@ -201,7 +224,7 @@ def run_drills(workdir: Path, pair: str, image: str, names: list[str] | None = N
     results = []
     shared = [n for n in names if n in DRILLS]
     if shared:
-        with LocalApp(workdir / "app", env=HOUSEKEEPING_ENV) as app:
+        with LocalApp(workdir / "app", env=DRILL_ENV) as app:
             results += [DRILLS[name](app, pair, image) for name in shared]
     if "failed-write" in names:
         with LocalApp(workdir / "limited", preexec_fn=limit_file_size(2**20)) as app:

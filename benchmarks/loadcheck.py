@@ -2,12 +2,17 @@
 scripts/memory_test.py and the test suite call these with different sizes)."""
 from __future__ import annotations
 
+import base64
+import io
 import random
+import re
 import statistics
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from amint_demo.pairs import Pair
 
@@ -63,6 +68,22 @@ class LoadResult:
                 "training_s": round(self.training_s, 1)}
 
 
+def answer_problem(label: dict, activations: str, membership: str) -> str | None:
+    """What is wrong with one /audit answer, or None: a verdict, and every inline map image complete (a truncated
+    PNG fails to decode)."""
+    if label.get("label") not in ("member", "non-member"):
+        return f"unexpected answer {label!r}"
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', activations + membership)
+    if not images:
+        return "no map image in the answer"
+    for data in images:
+        try:
+            Image.open(io.BytesIO(base64.b64decode(data))).load()
+        except Exception as err:  # noqa: BLE001 - a broken image is the failure being counted
+            return f"a map image does not decode: {err.__class__.__name__}"
+    return None
+
+
 def _audit_user(url: str, pair: str, images: list[str], n: int, seed: int, result: LoadResult,
                 lock: threading.Lock, start: threading.Barrier) -> None:
     from gradio_client import Client, handle_file
@@ -79,11 +100,12 @@ def _audit_user(url: str, pair: str, images: list[str], n: int, seed: int, resul
     for _ in range(n):
         began = time.perf_counter()
         try:
-            label, *_ = client.predict(pair, handle_file(rng.choice(images)), 0.5, api_name="/audit")
-            ok = label.get("label") in ("member", "non-member")
+            label, _, activations, membership = client.predict(pair, handle_file(rng.choice(images)), 0.5,
+                                                               api_name="/audit")
+            problem = answer_problem(label, activations, membership)
             with lock:
-                (result.latencies.append(time.perf_counter() - began) if ok
-                 else result.failures.append(f"unexpected answer {label!r}"))
+                (result.latencies.append(time.perf_counter() - began) if problem is None
+                 else result.failures.append(problem))
         except Exception as err:  # noqa: BLE001 - every failure is counted and reported
             with lock:
                 result.failures.append(f"{err.__class__.__name__}: {err}"[:200])

@@ -1,12 +1,14 @@
-"""Benchmark the served app: start-to-ready time and /audit latency over HTTP, against the handler in-process.
+"""Benchmark the served app: start-to-ready time, and /audit latency over HTTP against Gradio's own floor and
+against the handler in-process.
 
     .venv/bin/python scripts/bench_app.py [--calls 30] [--warmup 3] [--pair DIR] [--image FILE] [--json FILE]
 
-Launches `python app.py` (as scripts/run_app.sh does) on a free loopback port with a throw-away session folder,
-measures process start until GET / answers 200, then times `/audit` through gradio_client (upload + queue +
-handler + post-processing; download_files=False), stops the server, and times the same handler
-(`AuditTab.audit`) in this process with the app's thread setting. Prints a short report with the
-machine and the load average (other work on the machine skews every number here).
+Launches `python app.py` (as scripts/run_app.sh does) and the floor app (`benchmarks/floor_app.py`: the same
+inputs, a handler that only reads the image) on free loopback ports, measures process start until GET / answers
+200, then times `/audit` on both through gradio_client, call for call in turn (upload + queue + handler +
+post-processing; download_files=False; every answer of the app checked whole), and the ratio of their p50 and
+p95; then times the same handler (`AuditTab.audit`) in this process with the app's thread setting. Prints a short
+report with the machine and the load average (other work on the machine skews every number here).
 """
 from __future__ import annotations
 
@@ -31,26 +33,25 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def bench_http(url: str, pair: str, image: str, warmup: int, calls: int) -> dict:
+def bench_both(app_url: str, floor_url: str, pair: str, image: str, warmup: int, calls: int) -> tuple[dict, dict]:
+    """The app's /audit and the floor app's, call for call in turn (so drift in the machine's load hits both)."""
     from gradio_client import Client, handle_file
 
-    from benchmarks.loadcheck import latency_stats
+    from benchmarks.loadcheck import answer_problem, latency_stats
 
-    t0 = time.perf_counter()
-    client = Client(url, verbose=False, download_files=False)
-    connect = time.perf_counter() - t0
-    first = None
-    for i in range(warmup):
-        t0 = time.perf_counter()
-        client.predict(pair, handle_file(image), 0.5, api_name="/audit")
-        first = first if i else time.perf_counter() - t0
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        label, *_ = client.predict(pair, handle_file(image), 0.5, api_name="/audit")
-        times.append(time.perf_counter() - t0)
-    return {"client_connect_s": round(connect, 2), "first_call_ms": round(1000 * first, 1) if first else None,
-            "verdict": label["label"], **latency_stats(times)}
+    clients = {"app": Client(app_url, verbose=False, download_files=False),
+               "floor": Client(floor_url, verbose=False, download_files=False)}
+    times: dict[str, list[float]] = {"app": [], "floor": []}
+    for i in range(warmup + calls):
+        for name, client in clients.items():
+            t0 = time.perf_counter()
+            out = client.predict(pair, handle_file(image), 0.5, api_name="/audit")
+            elapsed = time.perf_counter() - t0
+            if name == "app" and (problem := answer_problem(*[out[0], *out[2:]])):
+                raise SystemExit(f"error: the app's answer is broken: {problem}")
+            if i >= warmup:
+                times[name].append(elapsed)
+    return latency_stats(times["app"]), latency_stats(times["floor"])
 
 
 def bench_handler(pair: str, image: str, warmup: int, calls: int) -> dict:
@@ -88,13 +89,15 @@ def report(result: dict) -> str:
         f"pair, image : {Path(result['pair']).name}, {Path(result['image']).name}",
         f"start-ready : {result['start_to_ready_s']:.1f} s (process start until GET / returns 200)",
         f"/audit HTTP : p50 {h['p50_ms']:.0f} ms · p95 {h['p95_ms']:.0f} ms · mean {h['mean_ms']:.0f} · "
-        f"min {h['min_ms']:.0f} · max {h['max_ms']:.0f} (n={h['n']} after {result['warmup']} warm-ups; "
-        f"first call {h['first_call_ms']:.0f} ms; client connect {h['client_connect_s']:.2f} s)",
+        f"min {h['min_ms']:.0f} · max {h['max_ms']:.0f} (n={h['n']} after {result['warmup']} warm-ups)",
+        f"floor app   : p50 {result['floor_audit']['p50_ms']:.0f} ms · p95 {result['floor_audit']['p95_ms']:.0f} ms "
+        f"(Gradio, a handler that only reads the image) · ratio p50 {result['ratio_p50']:.2f}, p95 "
+        f"{result['ratio_p95']:.2f}",
         f"handler     : p50 {s['p50_ms']:.0f} ms · p95 {s['p95_ms']:.0f} ms · mean {s['mean_ms']:.0f} "
         f"(in-process audit_tab.audit, {s['torch_threads']} torch thread; first call with pair load "
         f"{s['first_call_incl_pair_load_ms']:.0f} ms)",
         f"overhead    : {h['p50_ms'] - s['p50_ms']:.0f} ms at p50 (upload, queue, pre/post-processing, "
-        f"gallery images written to the cache)",
+        f"maps encoded inline)",
     ])
 
 
@@ -124,12 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.local_server import LocalApp  # imports torch (the package's __init__): after the load reading
 
     with tempfile.TemporaryDirectory(prefix="amint-bench-") as tmp, ExitStack() as stack:
-        try:  # the app is stopped when the stack closes, however the HTTP calls end
-            app = stack.enter_context(LocalApp(Path(tmp), timeout=args.start_timeout))
+        try:  # both servers are stopped when the stack closes, however the HTTP calls end
+            app = stack.enter_context(LocalApp(Path(tmp) / "app", timeout=args.start_timeout))
+            floor = stack.enter_context(LocalApp(Path(tmp) / "floor", script=ROOT / "benchmarks" / "floor_app.py",
+                                                 timeout=args.start_timeout))
         except RuntimeError as err:
             raise SystemExit(f"error: {err}") from None
         result["start_to_ready_s"] = round(app.start_seconds, 2)
-        result["http_audit"] = bench_http(app.url, pair, image, args.warmup, args.calls)
+        result["http_audit"], result["floor_audit"] = bench_both(app.url, floor.url, pair, image, args.warmup,
+                                                                 args.calls)
+        result["ratio_p50"] = round(result["http_audit"]["p50_ms"] / result["floor_audit"]["p50_ms"], 2)
+        result["ratio_p95"] = round(result["http_audit"]["p95_ms"] / result["floor_audit"]["p95_ms"], 2)
         result["load_after_http"] = _load()
     result["handler_audit"] = bench_handler(pair, image, args.warmup, args.calls)
     result["load_after_handler"] = _load()

@@ -3,7 +3,8 @@ file is left.
 
     .venv/bin/python scripts/fault_test.py [--only kill-worker,cancel-training,...] [--json FILE]
 
-Drills: kill-worker, cancel-training, cancel-audit, disconnect-upload, queue-position, failed-write.
+Drills: kill-worker, cancel-training, cancel-audit, disconnect-upload, queue-position, training-flood,
+failed-write.
 Exits 1 if any check fails.
 """
 from __future__ import annotations

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--audits", type=int, default=10, help="sequential audits per user")
     parser.add_argument("--no-training", action="store_true", help="no training session during the load")
+    parser.add_argument("--same-image", action="store_true", help="every user audits the same gallery image")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     if args.users < 1 or args.audits < 1:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     runtime = repo_runtime()
     pair = runtime.pairs.default_pair()
-    images = runtime.gallery.examples()[0]
+    images = runtime.gallery.examples()[0][:1] if args.same_image else runtime.gallery.examples()[0]
     library = library_throughput(runtime.pairs.get_pair(pair), images)
     with tempfile.TemporaryDirectory() as workdir, LocalApp(Path(workdir)) as app:
         result = run_load(app.url, pair, images, args.users, args.audits, None if args.no_training else SMALL_TRAINING)
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     summary |= {"machine": machine_info(), "pair": pair, "start_to_ready_s": round(app.start_seconds, 1),
                 "library_images_per_s": round(library, 1),
                 "app_over_library_throughput": round(summary["requests_per_s"] / library, 3),
-                "training_settings": None if args.no_training else list(SMALL_TRAINING)}
+                "training_settings": None if args.no_training else list(SMALL_TRAINING),
+                "same_image": args.same_image}
     lat = summary["latency"] or {}
     print(f"{summary['answered']}/{summary['requests']} audits answered, {summary['failed']} failed, "
           f"{summary['lost']} lost · {summary['requests_per_s']} req/s · p50 {lat.get('p50_ms')} ms · "

@@ -102,3 +102,40 @@ def test_path_like_upload_names_stay_in_the_upload_folder(served_app, tmp_path):
     assert not (Path("/tmp") / name).exists()
     copies = list(served_app.workdir.parent.rglob(name))  # everywhere under this test session's folders
     assert copies and all(p.resolve().is_relative_to(served_app.gradio_dir.resolve()) for p in copies), copies
+
+
+@pytest.mark.slow
+def test_eight_huge_uploads_decoded_at_once_add_at_most_a_gibibyte(tmp_path_factory):
+    from benchmarks.decoding import make_heavy_corpus, measure
+
+    result = measure(make_heavy_corpus(tmp_path_factory.mktemp("heavy")), workers=8)
+    assert all(min(size) <= 2 * 512 for size in result["decoded_sizes"])  # no full-size copy is returned
+    assert result["added_mb"] <= 1024, result
+
+
+@pytest.mark.slow
+def test_an_upload_request_declaring_more_than_the_cap_is_refused_at_once(served_app):
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(served_app.url)
+    before = sorted(p for p in served_app.gradio_dir.rglob("*") if p.is_file()) if served_app.gradio_dir.is_dir() else []
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall((f"POST /gradio_api/upload HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                      f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {500 * 2**20}\r\n\r\n").encode()
+                     + b"--b\r\n")
+        reply = sock.recv(4096).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 413"), reply[:200]
+    after = sorted(p for p in served_app.gradio_dir.rglob("*") if p.is_file()) if served_app.gradio_dir.is_dir() else []
+    assert after == before
+
+
+@pytest.mark.slow
+def test_an_image_given_as_a_link_is_refused_not_fetched(served_app, repo_runtime):
+    from gradio_client import Client
+
+    client = Client(served_app.url, verbose=False, download_files=False)
+    with pytest.raises(Exception, match="links are not fetched"):
+        client.predict(repo_runtime.pairs.default_pair(),
+                       {"path": "http://127.0.0.1:9/never.png", "meta": {"_type": "gradio.FileData"}}, 0.5,
+                       api_name="/audit")

@@ -96,7 +96,7 @@ def test_tabs_and_gallery_audit_in_the_browser(page, tmp_path: Path):
     _audit_first_example(page)
     verdict_text = page.locator("#verdict").inner_text()
     assert re.search(r"\bmember\b", verdict_text, re.IGNORECASE), verdict_text
-    expect(page.locator("#verdict-text")).to_contain_text("probability that this image was a member of the model's training set")
+    expect(page.locator("#verdict-text")).to_contain_text("probability that this image was in the model's training set")
     maps = page.locator("#activation-maps img")
     expect(maps.first).to_be_visible()
     assert maps.count() >= 1
@@ -122,3 +122,34 @@ def test_example_gallery_fits_its_column(page):
     sizes = page.evaluate("""() => { const wrap = document.querySelector('#example-gallery .grid-wrap');
                                      return [wrap.clientWidth, wrap.scrollWidth]; }""")
     assert sizes[1] <= sizes[0] + 1, f"gallery content {sizes[1]} px wide in a {sizes[0]} px box"
+
+
+def test_eight_pages_click_the_same_gallery_image_at_once_and_everything_loads(browser, app_url):
+    """A conference booth: every page gets its verdict and every map image loads completely."""
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(8)]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            page.goto(app_url, wait_until="domcontentloaded")
+        for page in pages:
+            expect(page.locator("#example-gallery img").first).to_be_visible(timeout=60_000)
+        for page in pages:  # as close together as one driver can click
+            page.locator("#example-gallery img").first.click()
+        for page in pages:
+            expect(page.locator("#verdict")).to_contain_text("member", timeout=60_000)
+            page.wait_for_function("""() => {
+                const maps = [...document.querySelectorAll('#activation-maps img, #membership-maps img')];
+                return maps.length >= 2 && maps.every(img => img.complete && img.naturalWidth > 0);
+            }""", timeout=UI_MS)
+            assert page.locator(ERROR_TOAST).count() == 0, page.locator(ERROR_TOAST).all_inner_texts()
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_the_depth_tab_shows_its_plots_on_arrival(page):
+    page.get_by_role("tab", name="Layer depth & methods").click()
+    plots = page.locator(".js-plotly-plot")
+    expect(plots.first).to_be_visible(timeout=UI_MS)
+    assert plots.count() >= 4  # depth, ROC, reliability, histograms: no button needed
+    expect(page.get_by_text("mobilenet: metrics by tap depth").first).to_be_visible()

@@ -22,3 +22,10 @@ def test_repeated_audits_do_not_grow_server_memory(served_app, repo_runtime):
     result = run_memory(served_app.url, served_app.process.pid, repo_runtime.pairs.default_pair(),
                         repo_runtime.gallery.examples()[0], audits=100, warmup=20)
     assert result["growth_mb"] < 20, result
+
+
+def test_identical_audits_at_once_are_all_answered_whole(served_app, repo_runtime):
+    """Everyone clicks the same gallery image: every answer arrives, and every map image in it decodes."""
+    pair, image = repo_runtime.pairs.default_pair(), repo_runtime.gallery.examples()[0][0]
+    result = run_load(served_app.url, pair, [image], users=10, audits_per_user=4, training=None).summary()
+    assert (result["answered"], result["failed"], result["lost"]) == (40, 0, 0), result["failure_examples"]

@@ -122,7 +122,7 @@ def test_amint_learns_membership_within_a_minute() -> None:
     start = time.perf_counter()
     result = train(config, dataset, splits, CPU)
     elapsed = time.perf_counter() - start
-    metrics = evaluate(result.model, result.detector, dataset, splits, None, CPU).members_vs_test
+    metrics = evaluate(result.test, dataset, splits, None, CPU).members_vs_test
     print(f"aMINT 200 members: {elapsed:.1f}s, balanced accuracy {metrics.balanced_accuracy:.3f}, AUC {metrics.auc:.3f}")
     assert elapsed < 60
     assert metrics.balanced_accuracy >= 0.70
@@ -169,3 +169,24 @@ def test_a_session_learns_fresh_dead_leaves_as_non_members():
     result = train(config, dataset, splits, CPU)
     assert result.external_use["draws"] == 3 * 16  # the dataset's E draws; the dead leaves are fresh, never reused
     assert result.history["joint"][0]["mint_loss"] > 0
+
+
+@pytest.mark.parametrize("device, capability, expected", [
+    ("cpu", None, None), ("cuda", (7, 5), torch.float16), ("cuda", (8, 0), torch.bfloat16), ("cuda", (9, 0), torch.bfloat16),
+], ids=["cpu", "t4", "a100", "h100"])
+def test_precision_is_float16_with_a_scaler_where_bfloat16_is_only_emulated(device, capability, expected):
+    from amint_demo.methods.precision import Precision, training_dtype
+
+    dtype = training_dtype(torch.device(device), "auto", capability)
+    assert dtype == expected
+    assert Precision(torch.device("cpu"), dtype).scaler.is_enabled() == (dtype == torch.float16)
+
+
+def test_float16_training_with_a_gradient_scaler_runs_and_learns(mini):
+    """The T4 path (float16 autocast + GradScaler), exercised on the CPU."""
+    dataset, splits = mini
+    config = tiny_config("amint", max_steps=None, epochs=4, n_members=96, lr=3e-3, precision="float16",
+                         calibration_size=0)
+    history = train(config, dataset, splits, CPU).history["joint"]
+    assert all(math.isfinite(r["task_loss"]) and math.isfinite(r["mint_loss"]) for r in history)
+    assert history[-1]["task_loss"] < history[0]["task_loss"]

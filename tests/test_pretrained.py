@@ -53,3 +53,23 @@ def test_every_family_has_the_full_set_of_methods_and_taps() -> None:
               ("gradient", "middle"), ("loss", NO_TAP)}
     assert len(found) >= 3
     assert {family: wanted - have for family, have in found.items()} == {family: set() for family in found}
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=[p.name for p in PAIRS])
+def test_committed_pair_is_calibrated_guarded_and_rarely_calls_photos_members(path: Path) -> None:
+    manifest = load_pair(path, device="cpu").manifest
+    assert manifest.schema_version >= 3 and manifest.calibration is not None and manifest.guard is not None
+    check = manifest.metrics.ood_check
+    assert check is not None and check.member_rate <= 0.01, check
+    assert manifest.metrics.test_ruled_out <= 0.02  # the guard keeps held-out Fashion-MNIST
+
+
+def test_the_default_pair_audits_the_check_set_as_stored(repo_runtime) -> None:
+    """Recomputed, not read: the default pair calls at most 1% of the shipped photos, faces and crops members."""
+    from amint_demo.data.ood import ood_check_set
+
+    pair = repo_runtime.pairs.get_pair(repo_runtime.pairs.default_pair())
+    verdicts = pair.audit_pixels(ood_check_set(1, 28))
+    called = sum(v.is_member for v in verdicts)
+    assert called == pair.manifest.metrics.ood_check.called_members and called <= 0.01 * len(verdicts)
+    assert pair.manifest.metrics.members_vs_test.ece <= 0.03

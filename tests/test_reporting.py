@@ -10,15 +10,16 @@ from amint_demo.pairs import NO_TAP, list_pairs
 from amint_demo.reporting import TARGETS, depth_summary, headline_rows, headline_table, results_rows
 
 
-def _row(pair: str, family: str, method: str, auc: float, cost: float | None, ba: float = 0.8, tpr: float = 0.2) -> dict:
+def _row(pair: str, family: str, method: str, auc: float, cost: float | None, ba: float = 0.8, tpr: float = 0.2,
+         tpr01: float = 0.0, ece: float | None = 0.1, ood: float | None = 0.05) -> dict:
     return {"pair": pair, "family": family, "method": method, "tap": "middle", "balanced_accuracy": ba, "auc": auc,
-            "tpr_at_1pct_fpr": tpr, "tpr_at_01pct_fpr": 0.0, "task_accuracy": 0.9 + (cost or 0.0),
-            "cost_of_auditability": cost}
+            "tpr_at_1pct_fpr": tpr, "tpr_at_01pct_fpr": tpr01, "ece": ece, "ood_member_rate": ood,
+            "task_accuracy": 0.9 + (cost or 0.0), "cost_of_auditability": cost}
 
 
 def test_headline_is_the_best_amint_pair_per_family_judged_on_every_target():
-    rows = [_row("a-entry", "resnet", "amint", 0.90, -0.02), _row("a-middle", "resnet", "amint", 0.97, -0.005,
-                                                                    ba=0.93, tpr=0.6),
+    rows = [_row("a-entry", "resnet", "amint", 0.90, -0.02), _row("a-middle", "resnet", "amint", 0.995, -0.005,
+                                                                    ba=0.96, tpr=0.85, tpr01=0.4, ece=0.02, ood=0.0),
             _row("a-loss", "resnet", "loss", 0.99, 0.0),  # not aMINT: never the headline
             _row("b-middle", "vit", "amint", 0.80, None)]
     resnet, vit = headline_rows(rows)
@@ -27,8 +28,9 @@ def test_headline_is_the_best_amint_pair_per_family_judged_on_every_target():
     assert vit["pair"] == "b-middle" and vit["plain_task_accuracy"] is None
     assert not any(vit["targets_met"].values())
     table = headline_table([resnet, vit])
-    assert "| resnet | a-middle | 0.930 ✓ | 0.970 ✓ | 0.600 ✓ | 0.895 / 0.900 | -0.5 pt ✓ |" in table
-    assert "| vit | b-middle | 0.800 ✗ | 0.800 ✗ | 0.200 ✗ | 0.900 / – | – ✗ |" in table
+    assert ("| resnet | a-middle | 0.960 ✓ | 0.995 ✓ | 0.850 ✓ | 0.400 ✓ | 0.020 ✓ | 0.0% ✓ | 0.895 / 0.900 | "
+            "-0.5 pt ✓ |") in table
+    assert "| vit | b-middle | 0.800 ✗ | 0.800 ✗ | 0.200 ✗ | 0.000 ✗ | 0.100 ✗ | 5.0% ✗ | 0.900 / – | – ✗ |" in table
 
 
 @pytest.mark.parametrize("method", list_methods())

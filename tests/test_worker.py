@@ -99,3 +99,13 @@ def test_save_pair_on_a_full_disk_leaves_no_folder(tiny_pairs, tmp_path, monkeyp
     with pytest.raises(StorageError, match="cannot write the pair pair: No space left on device"):
         store.save_pair(tmp_path / "pair", TrainedModel(pair.model, pair.detector), config, dataset, splits, None)
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_session_past_its_time_budget_ends_training_and_still_saves(tmp_path):
+    config = tiny_config("amint", max_steps=None, epochs=500)
+    with TrainingProcess(config, tmp_path / "pair", max_seconds=2.0) as job:
+        events = _run(job)
+    assert events[-1]["event"] == "done", events[-1]
+    history = load_pair(tmp_path / "pair", device="cpu").manifest.history["joint"]
+    assert history[-1]["ended_at_time_budget"] is True and history[-1]["epoch"] < 500

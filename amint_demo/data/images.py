@@ -1,8 +1,10 @@
 """Safe decoding of user images: every upload (app) and every audited file (CLI) goes through here.
 
-`load_image` turns untrusted bytes into a fully decoded PIL image in mode "RGB" or "L", or
-refuses with a one-line `InvalidImage`; `to_model_input` turns such images into the uint8
-tensors the models read.
+`load_image` turns untrusted bytes into a decoded PIL image in mode "RGB" or "L", shrunk to what any model
+reads, or refuses with a one-line `InvalidImage`; `to_model_input` turns such images into the uint8 tensors the
+models read. Memory and time are bounded: sizes are checked before any pixel is decoded, concurrent decodes share
+a byte budget (`DECODE_BUDGET_BYTES`), large JPEGs decode at a reduced scale, every image is shrunk right after
+decoding (no full-size copy is kept), and 16-bit images are scaled with integer arithmetic on the shrunk image.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, JpegImagePlugin, UnidentifiedImageError
 
 from amint_demo.errors import InvalidConfig, InvalidImage
 
@@ -25,6 +27,17 @@ MAX_PIXELS = 80_000_000
 # at least this many pixels per side: a 60-megapixel photo then takes ~12 MB instead of ~180 MB, and the models
 # read at most a few hundred pixels anyway.
 JPEG_DRAFT_SIDE = 1024
+# Every decoded image is shrunk at once so that its shorter side is at most about twice this (the models read 28-64
+# px; the page shows the model's input). Box-averaged where Pillow can, nearest neighbour for 16-bit, palette and
+# 1-bit images.
+REDUCED_SIDE = 512
+# Decoded pixels held at once by concurrent decodes; a decode that would exceed it waits (one alone always runs).
+DECODE_BUDGET_BYTES = 256 * 2**20
+# Bytes per pixel a decode holds at its peak: Pillow's storage (1 for "1", "L", "P"; 2 for 16-bit; 4 for the rest,
+# RGB and LA included: Pillow pads them to four bytes), twice for images with alpha (Pillow reduces a premultiplied
+# full-size copy).
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "LA": 8, "La": 8,
+                    "PA": 8, "RGBA": 8, "RGBa": 8}
 
 # Formats we decode (JPEG includes phones' multi-picture MPO files); everything else PIL
 # knows (EPS, PSD, ...) is refused as unsupported. AVIF only where Pillow was built with it.
@@ -111,10 +124,52 @@ def _composite_over_black(image: Image.Image, mode: str) -> Image.Image:
     return background
 
 
+class _DecodeBudget:
+    """Bytes of decoded pixels in flight across threads; `hold(n)` waits until n more fit (or nothing is held)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+        self._ready = threading.Condition()
+
+    def acquire(self, n: int) -> None:
+        with self._ready:
+            self._ready.wait_for(lambda: self.used == 0 or self.used + n <= self.limit)
+            self.used += n
+
+    def release(self, n: int) -> None:
+        with self._ready:
+            self.used -= n
+            self._ready.notify_all()
+
+
+_BUDGET = _DecodeBudget(DECODE_BUDGET_BYTES)
+
+
+def _decoded_bytes(image: Image.Image) -> int:
+    return image.width * image.height * _BYTES_PER_PIXEL.get(image.mode, 4)
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """A decoded image -> one whose shorter side is under 2 × REDUCED_SIDE (the image itself when it already is)."""
+    factor = min(image.size) // REDUCED_SIDE
+    if factor < 2:
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "P", "PA", "1"):
+        size = (max(1, image.width // factor), max(1, image.height // factor))
+        return image.resize(size, Image.Resampling.NEAREST)
+    return image.reduce(factor)
+
+
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
-    """16-bit, 32-bit int and float greyscale -> "L", scaled by the image's own maximum."""
-    values = np.asarray(image, dtype=np.float64)
-    values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+    """16-bit, 32-bit int and float greyscale -> "L", scaled by the image's own maximum (integer arithmetic for
+    integer images)."""
+    values = np.asarray(image)
+    if values.dtype.kind in "iu":
+        values = values.astype(np.int64).clip(min=0)
+        peak = int(values.max(initial=0))
+        scaled = (values * 255 + peak // 2) // peak if peak > 0 else values
+        return Image.fromarray(scaled.astype(np.uint8), mode="L")
+    values = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
     peak = values.max(initial=0.0)
     scaled = values * (255.0 / peak) if peak > 0 else values
     return Image.fromarray(np.rint(scaled).astype(np.uint8), mode="L")
@@ -156,22 +211,42 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise _fail(name, f"corrupt image header ({type(exc).__name__})") from exc
 
 
-def _decode(image: Image.Image, name: str, reduce_jpeg: bool = False) -> Image.Image:
-    """Header-checked image -> fully decoded first frame, upright, in "RGB" or "L". `reduce_jpeg`: a large
-    JPEG (or MPO) we opened ourselves may be decoded at a reduced scale."""
-    _check_pixels(name, image.size)
+_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                8: Image.Transpose.ROTATE_90}
+
+
+def _exif_turn(image: Image.Image) -> Image.Transpose | None:
+    """The transpose that makes the image upright by its EXIF orientation (read from the original: shrinking drops
+    EXIF), or None; a malformed EXIF block counts as none."""
     try:
-        if reduce_jpeg and isinstance(image, JpegImagePlugin.JpegImageFile) and min(image.size) > 2 * JPEG_DRAFT_SIDE:
-            image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))
+        return _ORIENTATION.get(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:
+        return None
+
+
+def _decode(image: Image.Image, name: str, opened_here: bool = False) -> Image.Image:
+    """Header-checked image -> decoded first frame, shrunk (`_shrink`), upright, in "RGB" or "L". `opened_here`: an
+    image we opened ourselves, which a large JPEG (or MPO) may be decoded at a reduced scale for, and whose
+    full-size pixels are freed once shrunk (a caller's image is never changed)."""
+    _check_pixels(name, image.size)
+    if opened_here and isinstance(image, JpegImagePlugin.JpegImageFile) and min(image.size) > 2 * JPEG_DRAFT_SIDE:
+        image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))
+    held = _decoded_bytes(image)
+    _BUDGET.acquire(held)
+    try:
         image.seek(0)  # animated GIF/APNG/WebP: the first frame
         image.load()
+        turn = _exif_turn(image)
+        small = _shrink(image)
+        if opened_here and small is not image:
+            image.close()  # frees the full-size pixels before the budget is released
     except Exception as exc:  # truncated or corrupt pixel data, whatever the plugin raises
         reason = " ".join(str(exc).split())[:120] or type(exc).__name__
         raise _fail(name, f"truncated or corrupt image data ({reason})") from exc
-    try:
-        upright = ImageOps.exif_transpose(image)  # always a new image
-    except Exception:  # a malformed EXIF block: keep the pixels as stored
-        upright = image.copy()
+    finally:
+        _BUDGET.release(held)
+    upright = small.transpose(turn) if turn is not None else small.copy()
     try:
         return _to_rgb_or_l(upright)
     except Exception as exc:  # a pixel format PIL decodes but cannot convert
@@ -179,7 +254,8 @@ def _decode(image: Image.Image, name: str, reduce_jpeg: bool = False) -> Image.I
 
 
 def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
-    """A fully decoded image in mode "RGB" or "L", or `InvalidImage` with a one-line reason.
+    """A decoded image in mode "RGB" or "L", shrunk to a shorter side under 2 × REDUCED_SIDE, or `InvalidImage`
+    with a one-line reason.
 
     Applies the EXIF orientation, keeps the first frame of animations, composites
     transparency over black (the background of Fashion-MNIST/MNIST), converts palette,
@@ -192,7 +268,7 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
         return _decode(source, "image")
     data, name = _read_source(source)
     with _open(data, name) as image:
-        return _decode(image, name, reduce_jpeg=True)
+        return _decode(image, name, opened_here=True)
 
 
 def _square_box(width: int, height: int) -> tuple[int, int, int, int]:

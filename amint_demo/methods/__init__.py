@@ -12,10 +12,9 @@ from amint_demo.methods.guard import PixelDensityGuard
 from amint_demo.methods.scoring import MembershipTest, Scores, score
 from amint_demo.methods.trained import TrainedModel
 from amint_demo.methods import amint, passive, gradient, loss  # noqa: F401  (each registers its method)
-from amint_demo.methods.saliency import membership_cam
 from amint_demo.methods.train import train
 
 __all__ = ["TrainConfig", "TrainCallbacks", "TrainingStopped", "DistContext", "device_for", "init_distributed",
            "Detector", "Method", "TrainedModel", "TrainingRun", "get_method", "list_methods", "method_rank",
-           "register_method", "BetaCalibrator", "PixelDensityGuard", "MembershipTest", "Scores", "score", "membership_cam",
+           "register_method", "BetaCalibrator", "PixelDensityGuard", "MembershipTest", "Scores", "score",
            "train"]

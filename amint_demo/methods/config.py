@@ -63,7 +63,10 @@ class TrainConfig:
     init_from: str | None = _option(None, "start from this pair's weights (aMINT fine-tuning; the frozen model "
                                           "for passive / gradient / loss)")
     device: str = _option("auto", "auto (CUDA if present), cpu, cuda, cuda:N")
-    amp: bool = _option(True, "mixed precision (bfloat16) on CUDA")
+    amp: bool = _option(True, "mixed precision on CUDA (see --precision)")
+    precision: str = _option("auto", "training precision: auto (bfloat16 on GPUs that compute it natively, float16 "
+                                     "with a gradient scaler on older ones such as a T4, float32 on the CPU), "
+                                     "float32, bfloat16 or float16", choices=("auto", "float32", "bfloat16", "float16"))
 
     def __post_init__(self) -> None:
         from amint_demo.methods.registry import get_method
@@ -78,6 +81,8 @@ class TrainConfig:
             (0 <= self.mint_weight <= 1000, "mint_weight (λ) must be within 0..1000"),
             (self.head in ("cnn", "mlp"), "head must be 'cnn' or 'mlp'"),
             (self.augment in ("none", "shift", "shift-flip"), "augment must be none, shift or shift-flip"),
+            (self.precision in ("auto", "float32", "bfloat16", "float16"),
+             "precision must be auto, float32, bfloat16 or float16"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be within [0, 1)"),
             (1 <= self.head_width <= 1024 and 1 <= self.head_hidden <= 4096, "head sizes out of range"),
             (0 < self.head_member_fraction < 1, "head_member_fraction must be within (0, 1)"),

@@ -3,7 +3,6 @@ aMINT method and by the plain model the frozen-model methods audit."""
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import torch
@@ -13,6 +12,7 @@ from torch.nn.parallel import DistributedDataParallel
 from amint_demo.data import ImageDataset, normalize
 from amint_demo.data.synthetic import dead_leaves
 from amint_demo.methods.augment import augment
+from amint_demo.methods.precision import Precision, training_dtype
 from amint_demo.errors import InvalidConfig
 from amint_demo.methods.batches import ImageBatches, ShuffledStream
 from amint_demo.methods.config import TrainConfig
@@ -46,11 +46,6 @@ def start_model(config: TrainConfig, dataset: ImageDataset, init: AuditableModel
     return model
 
 
-def autocast_for(device: torch.device, enabled: bool):
-    """bfloat16 autocast on CUDA (no loss scaler needed); full precision on CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if enabled and device.type == "cuda" else nullcontext()
-
-
 def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], dict | None]:
     """Train `model` in place on members D; with a head, also teach it D (1) from E (0).
 
@@ -78,10 +73,12 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
     steps_per_epoch = math.ceil(len(splits.members) / config.batch_size)
     total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.1)
+    precision = Precision(device, training_dtype(device, config.precision) if config.amp else None)
     share = slice(context.rank, None, context.world_size)
     ce0 = bce0 = None
     history: list[dict] = []
     step = 0
+    out_of_time = False
     for epoch in range(config.epochs):
         sums = torch.zeros(4, device=device)  # task loss, task correct, mint loss, mint correct
         seen = 0
@@ -90,6 +87,9 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
                 break
             if callbacks.should_stop():
                 raise TrainingStopped("training stopped by request")
+            if callbacks.time_is_up():
+                out_of_time = True
+                break
             d_index = members.next_batch(config.batch_size - n_focus)
             if n_focus:
                 d_index = torch.cat([focused.next_batch(n_focus), d_index])
@@ -102,7 +102,7 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
                     e_x = torch.cat([e_x, normalize(leaves[share].to(device), dataset.mean, dataset.std)])
                 x = torch.cat([d_x, e_x])
             x = augment(x, config.augment, synthetic)
-            with autocast_for(device, config.amp):
+            with precision.autocast():
                 out = trained(x)
                 n = len(d_x)
                 ce = F.cross_entropy(out.class_logits[:n].float(), d_y, label_smoothing=config.label_smoothing)
@@ -115,8 +115,7 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
                                      else torch.ones((), device=device) for v in (ce, bce))
                     loss = ce / ce0 + config.mint_weight * bce / bce0
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.step(loss, optimizer)
             scheduler.step()
             step += 1
             with torch.no_grad():
@@ -128,12 +127,18 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
             seen += n
             callbacks.on_step(step, total)
         if seen == 0:
+            if out_of_time and history:
+                history[-1]["ended_at_time_budget"] = True
             break
         sums = (sums / seen).tolist()
         record = {"epoch": epoch + 1, "step": step, "task_loss": sums[0], "task_accuracy": sums[1]}
         if joint:
             record |= {"mint_loss": sums[2], "mint_accuracy": sums[3]}
+        if out_of_time:
+            record["ended_at_time_budget"] = True
         history.append(record)
         callbacks.on_epoch(record)
+        if out_of_time:
+            break
     model.eval()
     return history, external.use() if joint else None

@@ -3,25 +3,14 @@ from __future__ import annotations
 
 import torch
 
-from amint_demo.methods.base import Detector
-from amint_demo.models import AuditOutput, AuditableModel
 
-
-def membership_cam(model: AuditableModel, detector: Detector, x: torch.Tensor,
-                   labels: torch.Tensor | None = None) -> list[torch.Tensor] | None:
+def grad_cam(membership_logits: torch.Tensor, maps: list[torch.Tensor]) -> list[torch.Tensor]:
     """Per tap (B, H, W) in [0, 1]: ReLU(Σ_c mean_hw(∂logit/∂A_c) · A_c), normalised per image.
 
-    x (B, C, H, W) normalised. None for a detector that does not explain maps (gradient MINT: its logit is itself
-    a gradient).
+    `membership_logits` (B,) must have been computed from `maps` (per tap (B, C, H, W)) with autograd on; a tap the
+    logit does not depend on gets zeros.
     """
-    if not detector.explains_maps:
-        return None
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(False)
-        logits, maps = model.forward_maps(x)
-        output = AuditOutput(logits, model.head(maps) if model.head is not None else None, maps)
-        membership = detector.membership_logits(model, x, output, labels)
-        grads = torch.autograd.grad(membership.sum(), maps, allow_unused=True)
+    grads = torch.autograd.grad(membership_logits.sum(), maps, allow_unused=True)
     cams = []
     for activation, grad in zip(maps, grads):
         if grad is None:

@@ -9,6 +9,7 @@ import torch
 from amint_demo.methods.base import Detector
 from amint_demo.methods.calibration import BetaCalibrator
 from amint_demo.methods.guard import PixelDensityGuard
+from amint_demo.methods.saliency import grad_cam
 from amint_demo.models import AuditableModel
 
 
@@ -20,6 +21,7 @@ class Scores(NamedTuple):
     detector_probability: torch.Tensor  # (B,) calibrated, before the guard
     ood_score: torch.Tensor | None  # (B,) the guard's score (higher: less like the training data), None without
     in_distribution: torch.Tensor  # (B,) bool: the guard finds the image like the training data
+    cams: list[torch.Tensor] | None = None  # per tap (B, H, W) Grad-CAM of the logit, when asked for and meaningful
 
 
 @dataclass
@@ -31,11 +33,17 @@ class MembershipTest:
     calibrator: BetaCalibrator | None = None  # None: the logit's sigmoid (pairs of schema 1 and 2)
     guard: PixelDensityGuard | None = None  # None: no image is ruled out
 
-    def score(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Scores:
-        """x (B, C, H, W) normalised; labels (B,) when known (the loss and gradient methods use them)."""
-        with torch.no_grad():
+    def score(self, x: torch.Tensor, labels: torch.Tensor | None = None, explain: bool = False) -> Scores:
+        """x (B, C, H, W) normalised; labels (B,) when known (the loss and gradient methods use them). `explain`:
+        also the Grad-CAM of the membership logit over the tapped maps (`saliency.grad_cam`), from the same
+        forward pass; only for detectors that read the maps."""
+        explain = explain and self.detector.explains_maps
+        with torch.set_grad_enabled(explain):
             output = self.model(x)
             logits = self.detector.membership_logits(self.model, x, output, labels).float()
+            cams = grad_cam(logits, output.maps) if explain else None
+        with torch.no_grad():
+            logits = logits.detach()
             probability = (self.calibrator or BetaCalibrator()).probability(logits)
             if self.guard is None:
                 ood, inside = None, torch.ones_like(probability, dtype=torch.bool)
@@ -44,7 +52,8 @@ class MembershipTest:
                 ood = self.guard.score(pixels)
                 inside = self.guard.in_distribution(pixels, ood)
         return Scores(torch.where(inside, probability, torch.zeros_like(probability)),
-                      torch.softmax(output.class_logits.float(), 1), output.maps, logits, probability, ood, inside)
+                      torch.softmax(output.class_logits.detach().float(), 1), [m.detach() for m in output.maps], logits,
+                      probability, ood, inside, cams)
 
     def to(self, device: torch.device) -> MembershipTest:
         self.model.to(device).eval()

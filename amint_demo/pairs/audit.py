@@ -59,7 +59,7 @@ def heat_maps(maps: list[torch.Tensor]) -> list[np.ndarray]:
 
 
 def verdicts(model: AuditableModel, pixels: torch.Tensor, scores: Scores, class_names: list[str],
-             cams: list[torch.Tensor] | None = None, ood_threshold: float | None = None) -> list[AuditVerdict]:
+             ood_threshold: float | None = None) -> list[AuditVerdict]:
     """Assemble per-image verdicts. pixels: uint8 (B, C, S, S)."""
     confidence, predicted = scores.class_probs.cpu().max(1)
     heats = heat_maps(scores.maps)
@@ -70,6 +70,7 @@ def verdicts(model: AuditableModel, pixels: torch.Tensor, scores: Scores, class_
     return [AuditVerdict(float(membership[i]), int(predicted[i]), class_names[int(predicted[i])], float(confidence[i]),
                          {name: heats[t][i] for t, name in enumerate(model.taps)},
                          images[i, :, :, 0] if images.shape[-1] == 1 else images[i],
-                         None if cams is None else {name: cams[t][i].numpy() for t, name in enumerate(model.taps)},
+                         None if scores.cams is None else {name: scores.cams[t][i].numpy()
+                                                           for t, name in enumerate(model.taps)},
                          float(detector[i]), bool(inside[i]), None if ood is None else float(ood[i]), ood_threshold)
             for i in range(len(pixels))]

@@ -18,7 +18,7 @@ from amint_demo.data import (ExtraMembers, ImageDataset, Splits, add_extra_membe
                              make_splits, normalize, to_model_input)
 from amint_demo.errors import AmintError, InvalidPair, StorageError
 from amint_demo.evaluation import EvaluationResult
-from amint_demo.methods import Detector, MembershipTest, PixelDensityGuard, TrainConfig, TrainedModel, membership_cam
+from amint_demo.methods import Detector, MembershipTest, PixelDensityGuard, TrainConfig, TrainedModel
 from amint_demo.models import AuditableModel, pick_device
 from amint_demo.pairs.audit import AuditVerdict, verdicts
 from amint_demo.pairs.manifest import (EXTRA_FILE, MANIFEST_FILE, MEMBERS_FILE, WEIGHTS_FILE, ExtraMembersEntry,
@@ -69,10 +69,9 @@ class Pair:
         data = self.manifest.dataset
         x = normalize(pixels.to(self.device), data.mean, data.std)
         y = None if labels is None else torch.as_tensor(list(labels), dtype=torch.long, device=self.device)
-        result = self.test.score(x, y)
-        cams = membership_cam(self.model, self.detector, x, y) if explain else None
+        result = self.test.score(x, y, explain=explain)
         threshold = None if self.guard is None else float(self.guard.threshold)
-        return verdicts(self.model, pixels, result, self.class_names, cams, threshold)
+        return verdicts(self.model, pixels, result, self.class_names, threshold)
 
     def audit(self, images: Sequence[ImageSource], labels: Sequence[int] | None = None,
               batch_size: int = 256, explain: bool = False) -> list[AuditVerdict]:

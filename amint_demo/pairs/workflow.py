@@ -1,6 +1,7 @@
 """Whole runs over pairs, shared by the CLI and the app: train → evaluate → save; re-evaluate."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import timm
@@ -40,14 +41,17 @@ def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks |
         dataset, splits, focus = add_extra_members(base, splits, extra)
     init = load_pair(config.init_from, device="cpu").model if config.init_from else None
     device = device_for(context, config.device)
+    began = time.perf_counter()
     trained = train(config, dataset, splits, device, callbacks, init, context, focus)
+    train_seconds = time.perf_counter() - began
     if not context.is_main:
         return None
     callbacks.stage("evaluation")
     result = run_protocol(trained.test, trained.head_members, dataset, splits, device, eval_n_test, config.seed,
                           focus, extra)
     runtime = {"device": str(device), "world_size": context.world_size, "torch": torch.__version__,
-               "timm": timm.__version__, "dataset_source": dataset.source}
+               "timm": timm.__version__, "dataset_source": dataset.source, "train_seconds": round(train_seconds, 1),
+               "threads": torch.get_num_threads()}
     return save_pair(out, trained, config, base, splits, result, float16=float16, overwrite=overwrite,
                      runtime=runtime, extra=extra)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amint_demo.runtime.fairness import TrainingLine
 from amint_demo.runtime.gallery import Gallery
 from amint_demo.runtime.registry import PairRegistry
 from amint_demo.runtime.sessions import SessionPolicy
@@ -24,9 +25,11 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         session_dir = settings.resolved_session_dir()
+        line = TrainingLine(settings.train_max_waiting, settings.train_max_per_address)
         return cls(settings, PairRegistry(settings.resolved_pairs_dir(), session_dir),
                    Gallery(settings.assets_dir()),
-                   TrainingJobs(session_dir, SessionPolicy.from_settings(settings), settings.train_threads))
+                   TrainingJobs(session_dir, SessionPolicy.from_settings(settings), settings.train_threads,
+                                settings.train_max_seconds, line))
 
 
 __all__ = ["Runtime", "Gallery", "PairRegistry", "SessionPolicy", "TrainingJobs"]

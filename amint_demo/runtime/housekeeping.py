@@ -19,6 +19,7 @@ from pathlib import Path
 from gradio.utils import get_upload_folder
 
 from amint_demo.runtime import sessions
+from amint_demo.runtime.uploads import cap_folder
 from amint_demo.settings import Settings
 
 # tempfile.NamedTemporaryFile's names, as Gradio creates them: "tmp" + 8 characters.
@@ -46,12 +47,16 @@ def stale_partial_uploads(folder: Path, max_age_s: float, now: float) -> list[Pa
 
 
 def sweep(settings: Settings, now: float | None = None) -> list[Path]:
-    """One pass: prune session pairs (expiry and caps), delete stale partial uploads. Returns what was removed."""
+    """One pass: prune session pairs (expiry and caps), delete stale partial uploads, and keep Gradio's upload
+    folder under its cap (oldest first). Returns what was removed."""
     now = time.time() if now is None else now
     removed = sessions.prune(settings.resolved_session_dir(), sessions.SessionPolicy.from_settings(settings), now=now)
-    for partial in stale_partial_uploads(Path(get_upload_folder()), settings.upload_stale_s, now):
+    folder = Path(get_upload_folder())
+    for partial in stale_partial_uploads(folder, settings.upload_stale_s, now):
         partial.unlink(missing_ok=True)
         removed.append(partial)
+    if folder.is_dir() and folder.resolve() != Path(tempfile.gettempdir()).resolve():
+        removed += cap_folder(folder, int(settings.upload_folder_max_mb * 2**20), now)
     return removed
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from amint_demo.errors import InvalidConfig
 from amint_demo.methods import TrainConfig, get_method, list_methods
 from amint_demo.runtime import sessions
+from amint_demo.runtime.fairness import TrainingLine
 from amint_demo.runtime.registry import PairRegistry
 from amint_demo.runtime.worker import TrainingProcess
 from amint_demo.settings import TrainLimits
@@ -86,15 +87,18 @@ def session_key(session_hash: str | None) -> str:
 class TrainingJobs:
     """The running training worker of each session, and where session pairs are written."""
 
-    def __init__(self, session_dir: Path, policy: sessions.SessionPolicy, threads: int) -> None:
-        self.session_dir, self.policy, self.threads = Path(session_dir), policy, threads
+    def __init__(self, session_dir: Path, policy: sessions.SessionPolicy, threads: int, max_seconds: float | None,
+                 line: TrainingLine) -> None:
+        self.session_dir, self.policy = sessions.secure_root(Path(session_dir)), policy
+        self.threads, self.max_seconds, self.line = threads, max_seconds, line
         self._jobs: dict[str, TrainingProcess] = {}
 
     def start(self, key: str, config: TrainConfig, extra=None) -> TrainingProcess:
-        """Make room (expired and surplus session pairs go), then start the session's worker."""
-        sessions.prune(self.session_dir, self.policy, reserve=1)
+        """Make room (expired and surplus session pairs go), then start the session's worker; its training ends
+        after `max_seconds` (then it is calibrated, evaluated and saved)."""
+        sessions.prune(self.session_dir, self.policy, reserve=1, session=key)
         out = self.session_dir / key / f"amint-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        job = TrainingProcess(config, out, extra, threads=self.threads)
+        job = TrainingProcess(config, out, extra, threads=self.threads, max_seconds=self.max_seconds)
         self._jobs[key] = job
         return job
 

@@ -46,7 +46,7 @@ class TrainingProcess:
     """One training run in a child process. Iterate `events()`; always `close()` (or use as a context manager)."""
 
     def __init__(self, config: TrainConfig, out: str | Path, extra: ExtraMembers | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, max_seconds: float | None = None) -> None:
         self.out = Path(out).resolve()
         for attempt in range(3):  # a session sweep may remove the (empty) parent between the two calls
             self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +56,8 @@ class TrainingProcess:
             except FileNotFoundError:
                 if attempt == 2:
                     raise
-        job = {"config": config.to_dict(), "out": str(self.out), "extra": None, "threads": threads}
+        job = {"config": config.to_dict(), "out": str(self.out), "extra": None, "threads": threads,
+               "max_seconds": max_seconds}
         if extra is not None:
             save_file({"images": extra.images.contiguous(), "labels": extra.labels.contiguous()},
                       str(self.job_dir / "extra.safetensors"))
@@ -137,6 +138,7 @@ def _run_job(job_dir: Path, emit, settings: Settings) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     parent = os.getppid()
     last_step = [0.0]
+    started, budget = time.monotonic(), job.get("max_seconds")
 
     def on_step(done: int, total: int) -> None:
         now = time.monotonic()
@@ -146,6 +148,7 @@ def _run_job(job_dir: Path, emit, settings: Settings) -> None:
 
     callbacks = TrainCallbacks(on_step=on_step, on_epoch=lambda record: emit({"event": "epoch", "record": record}),
                                should_stop=lambda: stop.is_set() or os.getppid() != parent,
+                               time_is_up=lambda: budget is not None and time.monotonic() > started + budget,
                                stage=lambda name: emit({"event": "stage", "name": name}))
     try:
         path = train_pair(TrainConfig.from_dict(job["config"]), job["out"], callbacks, extra=extra, settings=settings)

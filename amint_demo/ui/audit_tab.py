@@ -9,19 +9,19 @@ from amint_demo.pairs import AuditVerdict
 from amint_demo.runtime import Runtime
 from amint_demo.ui.components import UploadedImage
 from amint_demo.ui.figures import compare_figure
-from amint_demo.ui.heatmap import overlay
+from amint_demo.ui.heatmap import figures_html, overlay
 
 # Audits in flight at once, shared by the button and the image-change listener (each takes ~25 ms of one
 # thread); more wait in the queue, and Gradio shows a waiting visitor their place in it.
 AUDIT_CONCURRENCY = 8
 
 
-def render_maps(verdict: AuditVerdict, opacity: float) -> tuple[list, list]:
-    """(activation overlays, membership-map overlays) as gallery items."""
+def render_maps(verdict: AuditVerdict, opacity: float) -> tuple[str, str]:
+    """(activation overlays, membership-map overlays) as inline HTML fragments."""
     activations = [(overlay(verdict.model_input, heat, opacity), f"activation · {tap}") for tap, heat in verdict.maps.items()]
     membership = [(overlay(verdict.model_input, heat, opacity), f"membership evidence · {tap}")
                   for tap, heat in (verdict.membership_maps or {}).items()]
-    return activations, membership
+    return figures_html(activations, "amint-maps"), figures_html(membership, "amint-maps")
 
 
 def percent(p: float) -> str:
@@ -44,8 +44,8 @@ def verdict_text(verdict: AuditVerdict, truth: dict | None) -> str:
                  f"The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
     else:
         lines = [f"**{'Member' if verdict.is_member else 'Not a member'}.** "
-                 f"The test gives a **{percent(p)}** probability that this image was a member of the model's training "
-                 f"set. The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
+                 f"The probability that this image was in the model's training set is **{percent(p)}**. "
+                 f"The model sees a **{verdict.predicted_label}** ({verdict.confidence:.0%} confident)."]
     if truth is not None:
         actual = "was" if truth["member"] else "was **not**"
         right = (truth["member"] == verdict.is_member)
@@ -88,7 +88,7 @@ class AuditTab:
 
     def audit_on_change(self, pair_value: str | None, image_path: str | None, opacity: float):
         """The same audit when the image changes; an emptied image clears the results."""
-        return self.audit(pair_value, image_path, opacity) if pair_value and image_path else (None, "", [], [], None)
+        return self.audit(pair_value, image_path, opacity) if pair_value and image_path else (None, "", "", "", None)
 
     def compare_methods(self, pair_value: str | None, image_path: str | None, session_pairs: list[str] | None = None):
         """API `compare`: the image's membership probability under every pair of the chosen pair's family."""
@@ -122,18 +122,18 @@ class AuditTab:
                 if gallery_paths:
                     gallery = gr.Gallery(gallery_paths, label="Members and non-members: click one, then guess",
                                          columns=5, height="auto", allow_preview=False, elem_id="example-gallery")
-                    gallery.select(self.pick_example, None, image)
+                    gallery.select(self.pick_example, None, image, api_visibility="private")
                 photos = self.runtime.gallery.upload_examples()
                 if photos:
                     gr.Examples(photos, inputs=image, label="Photos no model has seen")
             with gr.Column(scale=1):
                 verdict_label = gr.Label(label="Verdict", num_top_classes=2, elem_id="verdict")
-                text = gr.Markdown(elem_id="verdict-text")
+                text = gr.Markdown(elem_id="verdict-text", label="Explanation")
                 opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Heatmap opacity")
-                activation_maps = gr.Gallery(label="Activations the verdict was read from", columns=2, height="auto",
-                                             object_fit="contain", elem_id="activation-maps")
-                membership_maps = gr.Gallery(label="Where the membership evidence is (Grad-CAM of the MINT score)",
-                                             columns=2, height="auto", object_fit="contain")
+                gr.Markdown("**Activations the verdict was read from**")
+                activation_maps = gr.HTML(elem_id="activation-maps", js_on_load=None, label="Activation maps")
+                gr.Markdown("**Where the membership evidence is** (Grad-CAM of the MINT score)")
+                membership_maps = gr.HTML(elem_id="membership-maps", js_on_load=None, label="Membership maps")
         with gr.Accordion("Compare methods on this image", open=False):
             compare_button = gr.Button("Score this image with every method and tap of the family")
             comparison = gr.Plot(label="Membership probability by method")

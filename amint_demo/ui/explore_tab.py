@@ -10,7 +10,7 @@ from amint_demo.pairs import NO_TAP
 from amint_demo.reporting import DEPTH_ORDER, depth_summary
 from amint_demo.runtime import Runtime
 from amint_demo.ui.figures import depth_figure, histogram_figure, reliability_figure, roc_figure
-from amint_demo.ui.heatmap import overlay
+from amint_demo.ui.heatmap import figures_html, overlay
 
 GUIDE = """**What to look for.** Each point is a pair evaluated on held-out images it never saw (T) against the
 same number of training members. *Entry* taps read early, local features; *output* taps read features close to
@@ -51,7 +51,7 @@ class ExploreTab:
         family = chosen.manifest.family if chosen else rows[0]["family"]
         metrics = chosen.manifest.metrics.members_vs_test if chosen and chosen.manifest.metrics else None
         name = chosen.name if chosen else family
-        table, maps = "", []
+        table, maps = "", ""
         if image_path:
             try:
                 table, maps = self._image_at_each_depth(rows, family, method, load_image(image_path))
@@ -73,7 +73,7 @@ class ExploreTab:
             verdict = verdicts[match[0]["pair"]]
             lines.append(f"| {depth} | {verdict.membership_probability:.1%} | {verdict.verdict} |")
             maps += [(overlay(verdict.model_input, heat, 0.5), f"{depth} · {tap}") for tap, heat in verdict.maps.items()]
-        return "\n".join(lines), maps
+        return "\n".join(lines), figures_html(maps, "amint-maps")
 
     def build(self, pair: gr.Dropdown, image: gr.Image, session: gr.State) -> None:
         gr.Markdown(GUIDE)
@@ -93,8 +93,8 @@ class ExploreTab:
             reliability_plot = gr.Plot(first[2], label="Reliability: is the probability a probability?")
             histogram_plot = gr.Plot(first[3], label="Scores of members and non-members")
         gr.Markdown(CALIBRATION_GUIDE)
-        table = gr.Markdown()
-        maps = gr.Gallery(label="Activation maps at each depth", columns=6, height=240, object_fit="contain")
+        table = gr.Markdown(label="Image at each depth")
+        maps = gr.HTML(elem_id="depth-maps", js_on_load=None, label="Activation maps at each depth")
         outputs = [depth_plot, roc_plot, reliability_plot, histogram_plot, table, maps]
         run.click(self.explore, [pair, method, image, session], outputs, api_name="explore", concurrency_limit=4)
         pair.change(self.explore, [pair, method, gr.State(None), session], outputs, api_visibility="private",

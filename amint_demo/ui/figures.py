@@ -26,7 +26,8 @@ def depth_figure(rows: list[dict], family: str) -> go.Figure:
                                      marker_color=f"hsl({colour * 85}, 65%, 45%)"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=list(DEPTHS), type="category")
     fig.update_yaxes(range=[0, 1.02])
-    fig.update_layout(height=350, margin=dict(l=30, r=10, t=70, b=30), legend_title_text="method")
+    fig.update_layout(height=350, margin=dict(l=30, r=10, t=70, b=30), legend_title_text="method",
+                      title=dict(text=f"{family}: metrics by tap depth", y=0.99))
     return fig
 
 
@@ -44,7 +45,7 @@ def roc_figure(rows: list[dict], family: str) -> go.Figure:
                      ticktext=["0.01%", "0.1%", "1%", "10%", "100%"])
     fig.update_yaxes(type="log", title="true positive rate", range=[-4, 0.05], tickvals=[1e-3, 1e-2, 1e-1, 1],
                      ticktext=["0.1%", "1%", "10%", "100%"])
-    fig.update_layout(height=420, margin=dict(l=50, r=10, t=50, b=40))
+    fig.update_layout(height=420, margin=dict(l=50, r=10, t=50, b=40), title=f"{family}: log-log ROC, members vs T")
     return fig
 
 

@@ -1,10 +1,12 @@
 """Train tab: a short aMINT session (from scratch or fine-tuning a pair), optionally on the visitor's images."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import gradio as gr
 import torch
+from PIL import Image
 
 from amint_demo.data import load_image
 from amint_demo.errors import AmintError, InvalidConfig, StorageError
@@ -12,7 +14,16 @@ from amint_demo.pairs import extra_members_from_images, load_pair, zip_pair
 from amint_demo.pairs.session import session_report
 from amint_demo.runtime import Runtime
 from amint_demo.runtime.training import ARCHS, SCRATCH, reference_pair, session_config, session_key, start_tap
+from amint_demo.ui.components import UploadedFiles
 from amint_demo.ui.figures import training_figure
+from amint_demo.ui.heatmap import figures_html
+
+
+def client_address(request: gr.Request) -> str:
+    """The visitor's network address: the first of X-Forwarded-For behind a proxy (a Space), else the peer's."""
+    forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "")
+    client = getattr(request, "client", None)
+    return forwarded.split(",")[0].strip() or (client.host if client else "unknown")
 
 
 def result_text(path: Path, start_manifest) -> tuple[str, list, list]:
@@ -28,7 +39,7 @@ def result_text(path: Path, start_manifest) -> tuple[str, list, list]:
     lines.append(f"| task accuracy on T | {'–' if before is None else f'{before.task_accuracy:.3f}'} | "
                  f"{metrics.task_accuracy:.3f} |")
     if pair.extra_members is None:
-        return "\n".join(lines), [], []
+        return "\n".join(lines), "", ""
     report = session_report(pair, start_manifest)
     counts = report.counts
     lines += [f"| **your {counts.n_uploads} images called members** | | **{counts.uploads_flagged} of "
@@ -37,8 +48,11 @@ def result_text(path: Path, start_manifest) -> tuple[str, list, list]:
               f"**{counts.controls_flagged} of {counts.n_controls}** |",
               f"| the same controls, detector alone (before the out-of-distribution check) | | "
               f"{counts.controls_flagged_by_detector} of {counts.n_controls} |"]
-    uploads = [(v.model_input, f"{v.membership_probability:.0%} · {v.verdict}") for v in report.uploads]
-    controls = [(v.model_input, f"{v.membership_probability:.0%} · {v.verdict}") for v in report.controls[:24]]
+    def shown(verdicts) -> str:
+        return figures_html([(Image.fromarray(v.model_input), f"{v.membership_probability:.0%} · {v.verdict}")
+                             for v in verdicts], "amint-maps")
+
+    uploads, controls = shown(report.uploads), shown(report.controls[:24])
     return "\n".join(lines), uploads, controls
 
 
@@ -75,18 +89,31 @@ class TrainTab:
         except AmintError as err:
             raise gr.Error(str(err), print_exception=False) from None
         key = session_key(request.session_hash)
+        try:
+            ticket = runtime.jobs.line.enter(key, client_address(request))
+        except AmintError as err:
+            raise gr.Error(str(err), print_exception=False) from None
         records: list[dict] = []
         stage = "starting the training worker"
         outcome: dict = {}
-        job = runtime.jobs.start(key, config, extra)
+        job = None
         try:
+            while not ticket.wait(0.5):  # a yield at least every 0.5 s: a cancel while waiting is noticed at once
+                yield (f"Waiting for the device: {ticket.position} training(s) ahead of yours.",
+                       *(gr.skip(),) * (OUTPUTS - 1))
+            job = runtime.jobs.start(key, config, extra)
+            began = time.monotonic()
             for event in job.events():
                 kind = event["event"]
                 if kind == "stage":
                     stage = event["name"]
                     progress(0, desc=stage)
                 elif kind == "step":
-                    progress(event["done"] / max(1, event["total"]), desc=f"{stage}: step {event['done']}/{event['total']}")
+                    elapsed = time.monotonic() - began
+                    fits = min(event["total"], int(event["done"] * limits.max_seconds / max(elapsed, 1e-3)))
+                    progress(event["done"] / max(1, event["total"]),
+                             desc=f"{stage}: step {event['done']}/{event['total']} ({fits} fit in the "
+                                  f"{limits.max_seconds:.0f} s budget at this pace)")
                 elif kind == "epoch":
                     records.append(event["record"])
                     yield (f"**{stage}** — epoch {event['record']['epoch']} done", training_figure(records),
@@ -96,11 +123,13 @@ class TrainTab:
                 if kind in ("idle", "step"):  # a yield point at least every 0.5 s: a cancel is noticed at once
                     yield (gr.skip(),) * OUTPUTS
         finally:  # also when the request is cancelled or the visitor leaves: no worker, no partial folder is left
-            runtime.jobs.finish(key, job)
+            ticket.leave()
+            if job is not None:
+                runtime.jobs.finish(key, job)
         if outcome.get("event") != "done":
             message = ("Training stopped: nothing was saved." if outcome.get("event") == "stopped"
                        else f"Error: {outcome.get('message', 'training ended without a result')}")
-            yield message, training_figure(records), "", [], [], None, session_pairs, gr.skip()
+            yield message, training_figure(records), "", "", "", None, session_pairs, gr.skip()
             return
         path = Path(outcome["path"])
         session_pairs.append(str(path))
@@ -111,6 +140,9 @@ class TrainTab:
         choices = runtime.pairs.choices(session_pairs)
         start_manifest = None if start == SCRATCH else runtime.pairs.get_pair(start).manifest
         table, uploaded, controls = result_text(path, start_manifest)
+        if records and records[-1].get("ended_at_time_budget"):
+            note += (f" Training ended at this deployment's time budget ({limits.max_seconds:.0f} s) after "
+                     f"{records[-1]['step']} steps; the pair was then calibrated, evaluated and saved.")
         yield (f"**Done.** The new pair is selected in the pair list above.{note}", training_figure(records), table,
                uploaded, controls, archive, session_pairs, gr.Dropdown(choices=choices, value=str(path)))
 
@@ -131,8 +163,9 @@ class TrainTab:
         device = "a CUDA GPU" if torch.cuda.is_available() else "the CPU"
         gr.Markdown(f"Train an **aMINT** pair on {device}: the model learns its task and, jointly, to recognise its "
                     f"own training images. Add a few images of your own to the members, then audit them in the first "
-                    f"tab. One training runs at a time on this device; if one is running, your place in the queue "
-                    f"shows here.")
+                    f"tab. One training runs at a time on this device, for at most {limits.max_seconds:.0f} s (then "
+                    f"it is calibrated, evaluated and saved); one session per visitor, and your place in the line "
+                    f"shows here. The progress bar shows how many of your steps fit in the time budget.")
         with gr.Row():
             with gr.Column():
                 # pairs whose run trained their own audited model (aMINT, the plain model) can be fine-tuned
@@ -155,22 +188,23 @@ class TrainTab:
                 epochs = gr.Slider(1, 50, value=1, step=1, label="Epochs")
                 lr = gr.Number(1e-3, label="Learning rate", minimum=1e-6, maximum=1.0)
                 batch = gr.Slider(8, limits.max_batch, value=64, step=8, label="Batch size (per side)")
-                uploads = gr.File(file_count="multiple", file_types=["image"], label="Your images to add to the members")
+                uploads = UploadedFiles(file_count="multiple", file_types=["image"],
+                                        label="Your images to add to the members")
                 with gr.Row():
                     go = gr.Button("Train", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
             with gr.Column():
-                status = gr.Markdown(elem_id="train-status")
+                status = gr.Markdown(elem_id="train-status", label="Status")
                 curves = gr.Plot(label="Training curves (per epoch)")
-                result = gr.Markdown(elem_id="train-result")
-                uploaded = gr.Gallery(label="Your images after the session (probability · verdict)", columns=8,
-                                      height="auto", object_fit="contain", elem_id="uploads-verdicts")
-                controls = gr.Gallery(label="Controls: photos of the same kind you did not upload", columns=8,
-                                      height="auto", object_fit="contain", elem_id="controls-verdicts")
+                result = gr.Markdown(elem_id="train-result", label="Results")
+                gr.Markdown("Your images after the session (probability · verdict):")
+                uploaded = gr.HTML(elem_id="uploads-verdicts", js_on_load=None, label="Your images")
+                gr.Markdown("Controls: images of the same kind that you did not upload:")
+                controls = gr.HTML(elem_id="controls-verdicts", js_on_load=None, label="Controls")
                 download = gr.File(label="Download the pair (zip)")
         start.change(self.on_start, start, [arch, members, external, taps, tap_note], api_visibility="private",
                      queue=False)
         go.click(self.run_training, [start, arch, taps, mint_weight, members, external, epochs, lr, batch, uploads,
                                      session], [status, curves, result, uploaded, controls, download, session, pair],
-                 api_name="train", concurrency_limit=1, concurrency_id="training")
+                 api_name="train", concurrency_limit=None)  # trainings wait in the runtime's own line, not the queue
         stop.click(self.request_stop, None, status, api_visibility="private", queue=False)
