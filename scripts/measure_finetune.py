@@ -26,7 +26,7 @@ from amint_demo.machine import machine_info
 from amint_demo.pairs import extra_members_from_images, train_pair
 from amint_demo.pairs.session import session_report
 from amint_demo.runtime import PairRegistry
-from amint_demo.runtime.training import session_config
+from amint_demo.runtime.training import default_lr, session_config
 from amint_demo.settings import Settings
 
 UPLOADED_PHOTOS = ("china", "flower", "luispedro", "coffee")
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("pair", nargs="?", default="pretrained/fmnist-mobilenetv3-amint-middle")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--lr", type=float, help="learning rate (default: the app's for this start)")
     parser.add_argument("--out", default="runs/finetune")
     parser.add_argument("--json", type=Path, help="also write the report, with the machine, to this file")
     args = parser.parse_args()
@@ -54,19 +55,20 @@ def main() -> None:
     start = registry.get_pair(pair_dir.name)
     defaults = settings.train_limits()
     config = session_config(registry, defaults, pair_dir.name, "", start.manifest.tap_label, 1.0, 0, 0, args.epochs,
-                            1e-3, 64, uploads=True)
+                            args.lr or default_lr(pair_dir.name), 64, uploads=True)
     began = time.perf_counter()
     extra = extra_members_from_images(start, uploads())
     path = train_pair(config.replace(device="cpu"), args.out, extra=extra, overwrite=True, allow_download=False)
     seconds = time.perf_counter() - began
     report = session_report(load_pair(path, device="cpu"), start.manifest)
-    result = {"pair": pair_dir.name, "uploads": len(report.uploads), "epochs": args.epochs, "threads": args.threads,
-              "steps": load_pair(path, device="cpu").manifest.history["joint"][-1]["step"],
+    result = {"pair": pair_dir.name, "uploads": report.counts.n_uploads, "epochs": args.epochs, "threads": args.threads,
+              "steps": load_pair(path, device="cpu").manifest.history["joint"][-1]["step"], "lr": config.lr,
               "synthetic_negatives_per_step": config.synthetic_negatives, "tap": config.taps,
               "wall_seconds": round(seconds, 1),
-              "uploads_flagged": report.uploads_flagged, "controls": len(report.controls),
-              "controls_flagged": report.controls_flagged,
-              "controls_flagged_by_detector": report.controls_flagged_by_detector,
+              "uploads_flagged": report.counts.uploads_flagged, "controls": report.counts.n_controls,
+              "controls_flagged": report.counts.controls_flagged,
+              "controls_flagged_by_detector": report.counts.controls_flagged_by_detector,
+              "control_kind": report.counts.control_kind,
               "members_auc_before": report.members_auc_before, "members_auc_after": report.members_auc_after,
               "task_accuracy_before": report.task_accuracy_before, "task_accuracy_after": report.task_accuracy_after,
               "uploaded_photos": list(UPLOADED_PHOTOS)}

@@ -4,7 +4,8 @@
 
 Serves `app.py` on a free loopback port (its own session directory), drives it with Debian's headless Chromium
 through Playwright (no `playwright install`: the system browser at /usr/bin/chromium is used) and writes
-audit.png (after clicking a gallery image: verdict shown), explore.png (after "Show" with the default family),
+audit.png (after clicking a gallery image: verdict shown), explore.png (the chosen pair's plots, and the image at
+each depth),
 train.png (initial state) and about.png at a 1280×900 viewport. The app is always stopped at the end.
 """
 from __future__ import annotations
@@ -56,10 +57,11 @@ def take_screenshots(url: str, out: Path, timeout_ms: int = 60_000) -> list[Path
             page.wait_for_function(IMAGES_LOADED, arg="#activation-maps img")
             shoot("audit")
 
-            # Layer depth: "Show" with the default family (the audit image also fills the per-depth row)
+            # Layer depth: its plots are there on arrival; the button adds the audit image at each depth
             page.get_by_role("tab", name="Layer depth & methods").click()
-            page.get_by_role("button", name="Show", exact=True).click()
-            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
+            page.get_by_role("button", name="Show the audit tab's image at each depth").click()
+            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+            page.wait_for_function(IMAGES_LOADED, arg="#depth-maps img")
             shoot("explore")
 
             page.get_by_role("tab", name="Train your own").click()

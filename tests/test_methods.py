@@ -190,3 +190,16 @@ def test_float16_training_with_a_gradient_scaler_runs_and_learns(mini):
     history = train(config, dataset, splits, CPU).history["joint"]
     assert all(math.isfinite(r["task_loss"]) and math.isfinite(r["mint_loss"]) for r in history)
     assert history[-1]["task_loss"] < history[0]["task_loss"]
+
+
+def test_a_session_fine_tune_keeps_the_backbones_batch_norm_statistics(mini):
+    """Photos and dead leaves in every batch must not shift the statistics the model evaluates its data with."""
+    dataset, splits = mini
+    start = train(tiny_config("amint", max_steps=2, calibration_size=0), dataset, splits, CPU).model
+    config = tiny_config("amint", max_steps=3, synthetic_negatives=8, freeze_norm_stats=True, calibration_size=0)
+    tuned = train(config, dataset, splits, CPU, init=start).model
+    before = {k: v for k, v in start.backbone.state_dict().items() if "running_" in k}
+    after = tuned.backbone.state_dict()
+    assert before and all(torch.equal(v, after[k]) for k, v in before.items())
+    moved = train(config.replace(freeze_norm_stats=False), dataset, splits, CPU, init=start).model.backbone.state_dict()
+    assert not all(torch.equal(v, moved[k]) for k, v in before.items())

@@ -51,6 +51,8 @@ class TrainConfig:
     head_member_fraction: float = _option(0.5, "share of D the passive / gradient / loss detector is fitted on")
     focus_fraction: float = _option(0.25, "share of each member batch drawn from a user's own images, when a run "
                                           "has any, so a handful of them is learned among thousands")
+    freeze_norm_stats: bool = _option(False, "keep the backbone's batch-norm statistics as they are (fine-tuning on "
+                                             "batches unlike the training data)")
     synthetic_negatives: int = _option(0, "fresh dead-leaves images added to every E batch of aMINT (a session on "
                                           "a visitor's photos: non-members of the photos' own kind)")
     calibration_size: int = _option(1000, "members and unused train images (outside D and E) on which the "

@@ -6,9 +6,9 @@ histograms taken independently. Threshold: a high quantile of the scores of held
 never an out-of-distribution image), so about 1 - quantile of in-distribution images are flagged. A user's own
 member images are exceptions: an image within a small pixel distance of one is in distribution.
 
-Measured on the committed MobileNetV3 pair (README, "Out-of-distribution images"), scores read from the model's
-features (Mahalanobis or nearest-neighbour distances of pre-logit or tapped features) flagged at most 6% of the
-check set's photos at the same threshold; this density flags more than 99%.
+Scores read from the model's features (Mahalanobis or nearest-neighbour distances of pre-logit or tapped features)
+are compared with this density on a committed pair by scripts/measure_trust_choices.py (README, "Why you can trust
+a verdict"): at the same threshold they catch almost none of the check set's photos.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from amint_demo.data import ImageDataset, normalize
@@ -67,6 +68,10 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
     synthetic = torch.Generator().manual_seed(config.seed + 3)
     batches = ImageBatches.train_split(dataset, device)
     model.to(device).train()
+    if config.freeze_norm_stats:  # photos and dead leaves in every batch must not shift the dataset's statistics
+        for module in model.backbone.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
     trained = DistributedDataParallel(model) if context.enabled else model
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)

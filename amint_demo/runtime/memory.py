@@ -1,7 +1,7 @@
 """Memory the app process gives back. Pillow decodes into 16 MiB blocks; glibc serves such blocks from per-thread
-heaps once its adaptive mmap threshold has grown, and keeps them after they are freed, so eight concurrent decodes
-of large uploads left about 1.4 GiB resident where 0.6 GiB was ever live (benchmarks/decoding.py). A fixed
-threshold makes every allocation of 1 MiB or more an mmap, returned to the system when freed."""
+heaps once its adaptive mmap threshold has grown, and keeps them after they are freed, so concurrent decodes of large uploads
+left about twice as much resident as was ever live (measured with benchmarks/decoding.py). A fixed threshold
+makes every allocation of 1 MiB or more an mmap, returned to the system when freed."""
 from __future__ import annotations
 
 import ctypes

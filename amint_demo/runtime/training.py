@@ -26,6 +26,15 @@ SESSION_TEST_IMAGES = 1000
 SESSION_SYNTHETIC_NEGATIVES = 32
 
 
+SCRATCH_LR = 1e-3
+FINE_TUNE_LR = 3e-4  # a session from a pair moves its backbone less: its own members stay detected
+
+
+def default_lr(start: str) -> float:
+    """The learning rate a session starts with: lower when it fine-tunes a pair."""
+    return SCRATCH_LR if start == SCRATCH else FINE_TUNE_LR
+
+
 def start_tap(pairs: PairRegistry, start: str) -> str:
     """The tap depth a session keeps unless the visitor changes it: the start pair's (its MINT head is reused),
     "middle" from scratch."""
@@ -62,7 +71,7 @@ def session_config(pairs: PairRegistry, limits: TrainLimits, start: str, arch_la
                              batch_size=int(batch_size))
         n_members = int(members)
     if uploads:
-        config = config.replace(synthetic_negatives=SESSION_SYNTHETIC_NEGATIVES)
+        config = config.replace(synthetic_negatives=SESSION_SYNTHETIC_NEGATIVES, freeze_norm_stats=start != SCRATCH)
     steps_per_epoch = math.ceil(n_members / int(batch_size))
     steps = int(epochs) * steps_per_epoch
     if steps > limits.max_steps:

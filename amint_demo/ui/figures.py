@@ -26,8 +26,9 @@ def depth_figure(rows: list[dict], family: str) -> go.Figure:
                                      marker_color=f"hsl({colour * 85}, 65%, 45%)"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=list(DEPTHS), type="category")
     fig.update_yaxes(range=[0, 1.02])
-    fig.update_layout(height=350, margin=dict(l=30, r=10, t=70, b=30), legend_title_text="method",
-                      title=dict(text=f"{family}: metrics by tap depth", y=0.99))
+    fig.update_layout(height=380, margin=dict(l=30, r=10, t=100, b=30), legend_title_text="method",
+                      title=dict(text=f"{family}: metrics by tap depth", y=0.9))
+    fig.update_annotations(yshift=4)
     return fig
 
 
@@ -91,7 +92,7 @@ def reliability_figure(metrics, name: str) -> go.Figure:
                              line=dict(dash="dot", color="grey")))
     fig.update_xaxes(range=[0, 1], title="membership probability shown")
     fig.update_yaxes(range=[0, 1], title="share that are members")
-    fig.update_layout(title=f"{name}: reliability (ECE {metrics.ece:.3f}, members vs held-out T)", height=360,
+    fig.update_layout(title=f"reliability on members vs T: ECE {metrics.ece:.3f}", height=360,
                       margin=dict(l=50, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.25))
     return fig
 
@@ -111,6 +112,6 @@ def histogram_figure(metrics, name: str) -> go.Figure:
     fig.add_vline(x=0.5, line_dash="dot", line_color="black", annotation_text="decision threshold 0.5")
     fig.update_xaxes(range=[0, 1], title="membership probability")
     fig.update_yaxes(title="images", type="log")
-    fig.update_layout(barmode="overlay", title=f"{name}: scores of members and non-members", height=320,
+    fig.update_layout(barmode="overlay", title="scores of members and held-out non-members", height=320,
                       margin=dict(l=50, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.3))
     return fig

@@ -13,7 +13,8 @@ from amint_demo.errors import AmintError, InvalidConfig, StorageError
 from amint_demo.pairs import extra_members_from_images, load_pair, zip_pair
 from amint_demo.pairs.session import session_report
 from amint_demo.runtime import Runtime
-from amint_demo.runtime.training import ARCHS, SCRATCH, reference_pair, session_config, session_key, start_tap
+from amint_demo.runtime.training import (ARCHS, SCRATCH, default_lr, reference_pair, session_config, session_key,
+                                         start_tap)
 from amint_demo.ui.components import UploadedFiles
 from amint_demo.ui.figures import training_figure
 from amint_demo.ui.heatmap import figures_html
@@ -147,11 +148,11 @@ class TrainTab:
                uploaded, controls, archive, session_pairs, gr.Dropdown(choices=choices, value=str(path)))
 
     def on_start(self, start: str):
-        """A new start pair: the scratch-only settings show or hide, and the tap depth follows the start pair."""
+        """A new start pair: the scratch-only settings show or hide; the tap depth and the learning rate follow."""
         scratch = start == SCRATCH
         tap = start_tap(self.runtime.pairs, start)
         return (*[gr.update(visible=scratch)] * 3, gr.update(value=tap),
-                "" if scratch else TAP_COST.format(tap=tap))
+                "" if scratch else TAP_COST.format(tap=tap), gr.update(value=default_lr(start)))
 
     def request_stop(self, request: gr.Request) -> str:
         self.runtime.jobs.stop(session_key(request.session_hash))
@@ -186,7 +187,7 @@ class TrainTab:
                 external = gr.Slider(16, limits.max_external, value=min(1000, limits.max_external), step=16,
                                      label="External non-members E (from scratch)", visible=default_start == SCRATCH)
                 epochs = gr.Slider(1, 50, value=1, step=1, label="Epochs")
-                lr = gr.Number(1e-3, label="Learning rate", minimum=1e-6, maximum=1.0)
+                lr = gr.Number(default_lr(default_start), label="Learning rate", minimum=1e-6, maximum=1.0)
                 batch = gr.Slider(8, limits.max_batch, value=64, step=8, label="Batch size (per side)")
                 uploads = UploadedFiles(file_count="multiple", file_types=["image"],
                                         label="Your images to add to the members")
@@ -202,7 +203,7 @@ class TrainTab:
                 gr.Markdown("Controls: images of the same kind that you did not upload:")
                 controls = gr.HTML(elem_id="controls-verdicts", js_on_load=None, label="Controls")
                 download = gr.File(label="Download the pair (zip)")
-        start.change(self.on_start, start, [arch, members, external, taps, tap_note], api_visibility="private",
+        start.change(self.on_start, start, [arch, members, external, taps, tap_note, lr], api_visibility="private",
                      queue=False)
         go.click(self.run_training, [start, arch, taps, mint_weight, members, external, epochs, lr, batch, uploads,
                                      session], [status, curves, result, uploaded, controls, download, session, pair],
