@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The zoo's pilots: aMINT at D 2,000 (T 2,000, E the rest of the train split), middle taps, one CPU thread, each
+# meant to take at most about 10 minutes; pairs go to runs/pilots/NAME (kept, so a rerun resumes).
+# Table: .venv/bin/python -m amint_demo evaluate --all runs/pilots --markdown --stored
+# Usage: bash scripts/pilots.sh NAME...    (names below; no name: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} TQDM_MININTERVAL=${TQDM_MININTERVAL:-60}
+declare -A PILOTS=(
+  [densenet-g12]='--arch densenet121 --timm-kwargs {"growth_rate":12,"block_config":[2,4,6,4]} --epochs 15'
+  [densenet-g32]='--arch densenet121 --timm-kwargs {"growth_rate":32,"block_config":[2,4,6,4]} --epochs 15'
+  [densenet-g12-head128]='--arch densenet121 --timm-kwargs {"growth_rate":12,"block_config":[2,4,6,4]} --epochs 15 --head-width 128'
+  [vit-d96]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":96,"num_heads":3} --epochs 15'
+  [vit-d192]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":192,"num_heads":3} --epochs 15'
+  [resnet-c16]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 15'
+  [resnet-c32]='--arch resnet18 --timm-kwargs {"channels":[32,64,128,256],"layers":[1,1,1,1]} --epochs 15'
+  [mobilenet]='--arch mobilenetv3_small_100 --epochs 20'
+)
+names=("$@")
+[[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}")
+for name in "${names[@]}"; do
+  out=runs/pilots/$name
+  if [[ -f $out/manifest.json ]]; then echo "kept $out"; continue; fi
+  read -r -a args <<< "${PILOTS[$name]}"
+  .venv/bin/python -m amint_demo train --method amint --taps middle --members 2000 --test 2000 --split-seed 0 --seed 0 \
+    --batch-size 64 --lr 1e-3 --dataset fashion-mnist --offline --overwrite "${args[@]}" --out "$out"
+done
