@@ -107,6 +107,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--float16", action="store_true", help="store weights as float16")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--offline", action="store_true", help="never try to download a dataset")
+    p.add_argument("--no-checkpoint", action="store_true",
+                   help="do not save each epoch to OUT.checkpoint.safetensors (by default a run saves every epoch "
+                        "there and an interrupted run resumes from it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +187,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     context = init_distributed()
     callbacks = _TqdmCallbacks(enabled=context.is_main)
     path = train_pair(config, args.out, callbacks, context, float16=args.float16, overwrite=args.overwrite,
-                      eval_n_test=args.eval_test, allow_download=not args.offline, settings=settings)
+                      eval_n_test=args.eval_test, allow_download=not args.offline, settings=settings,
+                      resumable=not args.no_checkpoint)
     callbacks.stage("")
     if path is not None:
         print(_headline_line(path, load_pair(path, device="cpu").manifest.metrics))

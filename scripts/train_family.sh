@@ -4,7 +4,8 @@
 # (default 5,000) of the full Debian Fashion-MNIST, 1,000 held-out calibration images, and E the whole rest of the
 # train split (fresh non-members; set $EXTERNAL for a fixed size, e.g. the paper's 35,000); split seed 0, training
 # seed $SEED (default 0). $EXTRA: more `train` options for every pair (e.g. "--augment shift --label-smoothing 0.1").
-# Pairs already complete (manifest written) are kept, so an interrupted family resumes; delete a pair to retrain it.
+# Pairs already complete (manifest written) are kept, and a pair interrupted mid-training resumes from its last
+# epoch (OUT.checkpoint.safetensors), so an interrupted family continues where it stopped; delete a pair to retrain it.
 # The paper's split, for a GPU: MEMBERS=25000 EXTERNAL=35000 TEST=10000 bash scripts/train_family.sh ...
 # Usage: bash scripts/train_family.sh NAME ARCH TIMM_KWARGS_JSON EPOCHS
 #   bash scripts/train_family.sh mobilenetv3 mobilenetv3_small_100 '{}' 20

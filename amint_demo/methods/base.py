@@ -20,6 +20,7 @@ from amint_demo.methods.progress import TrainCallbacks
 from amint_demo.models import AuditableModel, AuditOutput
 
 if TYPE_CHECKING:
+    from amint_demo.methods.checkpoint import EpochCheckpoint
     from amint_demo.methods.trained import TrainedModel
 
 
@@ -53,7 +54,8 @@ class NoSection(BaseModel):
 @dataclass(frozen=True, eq=False)
 class TrainingRun:
     """Everything one run reads. `init`: a model to start from (fine-tuning) or to audit frozen. `focus`: member
-    indices (a user's own images) that fill `config.focus_fraction` of every member batch."""
+    indices (a user's own images) that fill `config.focus_fraction` of every member batch. `checkpoint`: where the
+    audited model's training saves each epoch and resumes from."""
 
     config: TrainConfig
     dataset: ImageDataset
@@ -63,6 +65,7 @@ class TrainingRun:
     init: AuditableModel | None = None
     context: DistContext = DistContext()
     focus: torch.Tensor | None = None
+    checkpoint: EpochCheckpoint | None = None
 
 
 class Method(ABC):

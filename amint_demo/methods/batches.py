@@ -50,6 +50,14 @@ class ShuffledStream:
         return {"pool": pool, "draws": self.draws, "mean_per_image": self.draws / pool if pool else 0.0,
                 "max_per_image": -(-self.draws // pool) if pool else 0}
 
+    def order_remaining(self) -> torch.Tensor:
+        """The entries still to come in the current pass (a checkpoint keeps them)."""
+        return self._order[self._position:]
+
+    def restore(self, remaining: torch.Tensor, draws: int) -> None:
+        """Continue from a checkpoint: `remaining` entries of the current pass, `draws` so far."""
+        self._order, self._position, self.draws = remaining.to(self.index.dtype), 0, draws
+
     def next_batch(self, n: int) -> torch.Tensor:
         self.draws += n
         parts, needed = [], n

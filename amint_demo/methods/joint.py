@@ -16,6 +16,7 @@ from amint_demo.methods.augment import augment
 from amint_demo.methods.precision import Precision, training_dtype
 from amint_demo.errors import InvalidConfig
 from amint_demo.methods.batches import ImageBatches, ShuffledStream
+from amint_demo.methods.checkpoint import Progress, TrainingState
 from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.distributed import mean_across
 from amint_demo.methods.progress import TrainingStopped
@@ -54,6 +55,7 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
     L = CE(D)/CE₀ + λ·[BCE(D,1) + BCE(E,0)]/B₀ (₀: first-batch values when normalising).
     `run.focus` (member indices, optional): `focus_fraction` of every member batch is drawn from them.
     `config.synthetic_negatives` fresh dead-leaves images join every E batch (non-members of a photo's kind).
+    With `run.checkpoint`, the state is saved after every epoch and a run resumes from the last one saved.
     Returns one record per epoch (losses and training accuracies) and how often E images were drawn
     (`ShuffledStream.use`; None without the MINT term).
     """
@@ -80,11 +82,15 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.1)
     precision = Precision(device, training_dtype(device, config.precision) if config.amp else None)
     share = slice(context.rank, None, context.world_size)
-    ce0 = bce0 = None
-    history: list[dict] = []
-    step = 0
+    streams = {"members": members, "external": external} | ({"focused": focused} if focused else {})
+    state = TrainingState(model, optimizer, scheduler, precision.scaler, streams,
+                          {"streams": generator, "synthetic": synthetic})
+    progress = run.checkpoint.resume(state) if run.checkpoint else None
+    progress = progress or Progress(epoch=0, step=0, history=[], scales=None)
+    history, step = progress.history, progress.step
+    ce0, bce0 = (None, None) if progress.scales is None else (torch.tensor(v, device=device) for v in progress.scales)
     out_of_time = False
-    for epoch in range(config.epochs):
+    for epoch in range(progress.epoch, config.epochs):
         sums = torch.zeros(4, device=device)  # task loss, task correct, mint loss, mint correct
         seen = 0
         for _ in range(steps_per_epoch):
@@ -145,5 +151,8 @@ def train_joint(run: TrainingRun, model: AuditableModel) -> tuple[list[dict], di
         callbacks.on_epoch(record)
         if out_of_time:
             break
+        if run.checkpoint and context.is_main:
+            scales = None if ce0 is None else (ce0.item(), bce0.item())
+            run.checkpoint.save(state, Progress(epoch + 1, step, history, scales))
     model.eval()
     return history, external.use() if joint else None

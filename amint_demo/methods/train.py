@@ -8,6 +8,7 @@ from amint_demo.data import ImageDataset, Splits, calibration_draw
 from amint_demo.methods.base import TrainingRun
 from amint_demo.methods.batches import ImageBatches
 from amint_demo.methods.calibration import fit_beta
+from amint_demo.methods.checkpoint import EpochCheckpoint
 from amint_demo.methods.config import TrainConfig
 from amint_demo.methods.distributed import DistContext
 from amint_demo.methods.guard import MAX_FIT_IMAGES, fit_guard
@@ -48,9 +49,11 @@ def calibrate_and_guard(trained: TrainedModel, dataset: ImageDataset, splits: Sp
 
 def train(config: TrainConfig, dataset: ImageDataset, splits: Splits, device: torch.device,
           callbacks: TrainCallbacks | None = None, init: AuditableModel | None = None,
-          context: DistContext = DistContext(), focus: torch.Tensor | None = None) -> TrainedModel:
-    """Run `config.method` on D / E of `splits` (T is never touched here); see `TrainingRun` for `init`, `focus`."""
-    run = TrainingRun(config, dataset, splits, device, callbacks or TrainCallbacks(), init, context, focus)
+          context: DistContext = DistContext(), focus: torch.Tensor | None = None,
+          checkpoint: EpochCheckpoint | None = None) -> TrainedModel:
+    """Run `config.method` on D / E of `splits` (T is never touched here); see `TrainingRun` for `init`, `focus`
+    and `checkpoint`."""
+    run = TrainingRun(config, dataset, splits, device, callbacks or TrainCallbacks(), init, context, focus, checkpoint)
     torch.manual_seed(config.seed)
     trained = get_method(config.method).fit(run)
     if config.calibration_size > 0:

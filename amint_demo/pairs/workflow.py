@@ -9,24 +9,27 @@ import torch
 
 from amint_demo.data import ExtraMembers, ImageDataset, Splits, add_extra_members, load_dataset, make_splits
 from amint_demo.data.ood import ood_check_for, session_controls
-
-CONTROL_IMAGES = 1000
-PHOTO_CONTROLS = "photos, faces and crops of photos that were not uploaded"
 from amint_demo.errors import InvalidConfig, InvalidPair
 from amint_demo.evaluation import EvaluationResult, evaluate
 from amint_demo.methods import DistContext, MembershipTest, TrainCallbacks, TrainConfig, device_for, train
+from amint_demo.methods.checkpoint import EpochCheckpoint, checkpoint_path
 from amint_demo.pairs.store import Pair, load_pair, save_pair
 from amint_demo.settings import Settings
+
+CONTROL_IMAGES = 1000
+PHOTO_CONTROLS = "photos, faces and crops of photos that were not uploaded"
 
 
 def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks | None = None,
                context: DistContext = DistContext(), float16: bool = False, overwrite: bool = False,
                eval_n_test: int | None = None, allow_download: bool = True,
-               extra: ExtraMembers | None = None, settings: Settings | None = None) -> Path | None:
+               extra: ExtraMembers | None = None, settings: Settings | None = None,
+               resumable: bool = False) -> Path | None:
     """Train `config`, evaluate on T, save the pair at `out`. Returns its path (None on non-zero ranks).
 
     `extra`: a user's own images added to the members (and stored in the pair). `settings`: where datasets
-    are looked for (default: read from the environment)."""
+    are looked for (default: read from the environment). `resumable`: save the training after every epoch beside
+    `out` (`checkpoint_path`) and resume from there; the file goes once the pair is saved."""
     callbacks = callbacks or TrainCallbacks()
     out = Path(out)
     if out.exists() and not overwrite:
@@ -42,7 +45,8 @@ def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks |
     init = load_pair(config.init_from, device="cpu").model if config.init_from else None
     device = device_for(context, config.device)
     began = time.perf_counter()
-    trained = train(config, dataset, splits, device, callbacks, init, context, focus)
+    checkpoint = EpochCheckpoint(checkpoint_path(out), config) if resumable else None
+    trained = train(config, dataset, splits, device, callbacks, init, context, focus, checkpoint)
     train_seconds = time.perf_counter() - began
     if not context.is_main:
         return None
@@ -52,8 +56,11 @@ def train_pair(config: TrainConfig, out: str | Path, callbacks: TrainCallbacks |
     runtime = {"device": str(device), "world_size": context.world_size, "torch": torch.__version__,
                "timm": timm.__version__, "dataset_source": dataset.source, "train_seconds": round(train_seconds, 1),
                "threads": torch.get_num_threads()}
-    return save_pair(out, trained, config, base, splits, result, float16=float16, overwrite=overwrite,
-                     runtime=runtime, extra=extra)
+    saved = save_pair(out, trained, config, base, splits, result, float16=float16, overwrite=overwrite,
+                      runtime=runtime, extra=extra)
+    if checkpoint is not None:
+        checkpoint.remove()
+    return saved
 
 
 def run_protocol(test: MembershipTest, head_members: torch.Tensor | None, dataset: ImageDataset, splits: Splits,
