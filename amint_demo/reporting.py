@@ -130,3 +130,36 @@ def recipe_rows(manifests: dict[str, Manifest]) -> list[dict]:
             "batch_size": config.batch_size, "mint_weight": config.mint_weight,
             "split": m.splits.sizes.model_dump(), "split_seed": m.splits.seed, "device": m.runtime.get("device")})
     return [recipes[f] for f in sorted(recipes)]
+
+
+def depth_across_seeds(manifests: list[Manifest], metric: str = "auc") -> list[dict]:
+    """Whether tap depth matters, per family, for the joint method's pairs trained with several seeds.
+
+    `manifests`: pairs of any seeds (same split). Per family, the taps with at least two seeds; the best and worst
+    tap by mean `metric`; their difference against the seed-to-seed spread (max - min over seeds) of either tap.
+    Depth matters only when the difference exceeds both spreads; otherwise it is reported as none."""
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    for m in manifests:
+        if m.metrics is None or not m.method_info.joint:
+            continue
+        value = getattr(m.metrics.members_vs_test, metric)
+        values.setdefault(m.family, {}).setdefault(m.tap_label, {})[m.train_config.seed] = value
+    rows = []
+    for family, taps in sorted(values.items()):
+        seeded = {tap: seeds for tap, seeds in taps.items() if len(seeds) >= 2}
+        if len(seeded) < 2:
+            continue
+        mean = {tap: sum(s.values()) / len(s) for tap, s in seeded.items()}
+        spread = {tap: max(s.values()) - min(s.values()) for tap, s in seeded.items()}
+        best, worst = max(mean, key=mean.get), min(mean, key=mean.get)
+        difference = mean[best] - mean[worst]
+        rows.append({"family": family, "metric": metric, "taps": {tap: dict(sorted(seeded[tap].items()))
+                                                                 for tap in sorted(seeded, key=_depth_rank)},
+                     "best": best, "worst": worst, "difference": difference,
+                     "spread": max(spread[best], spread[worst]),
+                     "depth_matters": difference > max(spread[best], spread[worst])})
+    return rows
+
+
+def _depth_rank(tap: str) -> int:
+    return DEPTH_ORDER.index(tap) if tap in DEPTH_ORDER else len(DEPTH_ORDER)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 RESULTS = ROOT / "assets" / "results"
 PERF = ROOT / "assets" / "perf"
+SEEDS = RESULTS / "seeds"  # manifests (no weights) of the pairs retrained with other seeds, for the depth story
 CHROMIUM = "/usr/bin/chromium"
 PAPER = ("**Published numbers** (aMINT, ICCV 2025, arXiv 2509.07879): MINT accuracy at threshold 0.5 of "
          "0.77–0.88 on MNIST (D 25k / E 35k / T 10k) across MobileNet, ResNet-50/101, DenseNet-121, Xception and "
@@ -77,13 +78,52 @@ def results_block(manifests: dict, figures: list[str]) -> str:
                      f"{r['lr']:g} | {r['batch_size']} | {r['mint_weight']:g} | {_split_text(r['split'])} "
                      f"({r['split_seed']}) | {r['device']} |")
     lines += ["", "**Best aMINT pair per family against the zoo's targets** (members vs held-out T, equal numbers):", "",
-              headline_table(headline_rows(rows)), "", "**Every pair:**", "", markdown_table(rows), "", PAPER, ""]
+              headline_table(headline_rows(rows)), "", "**Every pair:**", "", markdown_table(rows)]
+    lines += seeds_text(manifests) + ["", PAPER, ""]
     families = sorted({Path(f).stem.split("-", 1)[1] for f in figures})
     if families:
         lines += ["| family | log-log ROC, every method | metrics by tap depth |", "|---|---|---|"]
         lines += [f"| {family} | ![ROC {family}](assets/results/roc-{family}.png) | "
                   f"![depth {family}](assets/results/depth-{family}.png) |" for family in families]
     return "\n".join(lines)
+
+
+def add_seed_runs(folder: Path) -> None:
+    """Copy the manifest of every pair under `folder` (a zoo trained with another seed) to assets/results/seeds."""
+    from amint_demo import list_pairs
+
+    SEEDS.mkdir(parents=True, exist_ok=True)
+    for summary in list_pairs(folder):
+        if summary.problem or summary.manifest.metrics is None:
+            raise SystemExit(f"error: {summary.path}: {summary.problem or 'no stored metrics'}")
+        seed = summary.manifest.train_config.seed
+        target = SEEDS / f"{summary.path.name}-seed{seed}.json"
+        target.write_text((summary.path / "manifest.json").read_text())
+        print(f"kept {target.relative_to(ROOT)}")
+
+
+def seeds_text(manifests: dict) -> list[str]:
+    """The depth story across training seeds (pretrained/ and assets/results/seeds), for the results block."""
+    from amint_demo.pairs.manifest import read_manifest_file
+    from amint_demo.reporting import depth_across_seeds
+
+    extra = [read_manifest_file(p) for p in sorted(SEEDS.glob("*.json"))]
+    lines = []
+    for metric in ("auc", "tpr_at_1pct_fpr"):
+        rows = depth_across_seeds(list(manifests.values()) + extra, metric)
+        if not rows:
+            return []
+        if not lines:
+            lines += ["", "**Does tap depth matter?** The joint method's best and worst taps trained again with "
+                      "another seed (manifests in `assets/results/seeds/`); a difference between taps counts "
+                      "only when it exceeds the seed-to-seed spread (max − min over seeds) of both taps.", "",
+                      "| family | metric | per tap, by seed | best − worst tap | seed spread | depth matters |",
+                      "|---|---|---|---|---|---|"]
+        for r in rows:
+            taps = "; ".join(f"{tap}: " + ", ".join(f"{v:.3f}" for v in seeds.values()) for tap, seeds in r["taps"].items())
+            lines.append(f"| {r['family']} | {metric} | {taps} | {r['best']} − {r['worst']} = {r['difference']:+.3f} | "
+                         f"{r['spread']:.3f} | {'yes' if r['depth_matters'] else 'no'} |")
+    return lines
 
 
 def depth_data(manifests: dict) -> list[dict]:
@@ -252,7 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", action="store_true", help="the table of AMINT_* variables (amint_demo.settings)")
     parser.add_argument("--trust", action="store_true", help="the measured trust choices (trust_choices.json)")
     parser.add_argument("--pairs", type=Path, default=ROOT / "pretrained")
+    parser.add_argument("--seed-runs", type=Path, metavar="DIR",
+                        help="first keep the manifests of the pairs under DIR (a zoo retrained with another seed) "
+                             "in assets/results/seeds, for the depth-across-seeds table")
     args = parser.parse_args(argv)
+    if args.seed_runs:
+        add_seed_runs(args.seed_runs)
     if not (args.results or args.performance or args.settings or args.trust):
         parser.error("choose --results, --performance, --settings and/or --trust")
     text = README.read_text()

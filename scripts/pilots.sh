@@ -15,6 +15,10 @@ declare -A PILOTS=(
   [resnet-c16]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 15'
   [resnet-c32]='--arch resnet18 --timm-kwargs {"channels":[32,64,128,256],"layers":[1,1,1,1]} --epochs 15'
   [mobilenet]='--arch mobilenetv3_small_100 --epochs 20'
+  [mobilenet-15ep]='--arch mobilenetv3_small_100 --epochs 15'
+  [mobilenet-050]='--arch mobilenetv3_small_050 --epochs 15'
+  [densenet-g12-30ep]='--arch densenet121 --timm-kwargs {"growth_rate":12,"block_config":[2,4,6,4]} --epochs 30'
+  [resnet-c16-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30'
 )
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}")

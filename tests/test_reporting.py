@@ -2,12 +2,15 @@
 table, list and dropdown names a pair's tap the same way."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from amint_demo import load_pair
 from amint_demo.methods import get_method, list_methods
 from amint_demo.pairs import NO_TAP, list_pairs
-from amint_demo.reporting import TARGETS, depth_summary, headline_rows, headline_table, results_rows
+from amint_demo.reporting import (TARGETS, depth_across_seeds, depth_summary, headline_rows, headline_table,
+                                  results_rows)
 
 
 def _row(pair: str, family: str, method: str, auc: float, cost: float | None, ba: float = 0.8, tpr: float = 0.2,
@@ -54,3 +57,27 @@ def test_cost_of_auditability_is_measured_against_the_plain_reference(tiny_pairs
         assert row["cost_of_auditability"] == pytest.approx(row["task_accuracy"] - plain["task_accuracy"])
     assert [r["method"] for r in results_rows(manifests, {k: m.metrics for k, m in manifests.items()})] == \
         list_methods()  # registry order within a family
+
+
+def _seeded(family: str, tap: str, seed: int, auc: float, method: str = "amint") -> SimpleNamespace:
+    """The parts of a Manifest that `depth_across_seeds` reads."""
+    return SimpleNamespace(family=family, tap_label=tap, method_info=get_method(method),
+                           train_config=SimpleNamespace(seed=seed),
+                           metrics=SimpleNamespace(members_vs_test=SimpleNamespace(auc=auc)))
+
+
+def test_depth_counts_only_when_taps_differ_by_more_than_the_seed_spread():
+    manifests = [_seeded("mobilenet", "entry", 0, 0.93), _seeded("mobilenet", "entry", 1, 0.95),
+                 _seeded("mobilenet", "output", 0, 0.99), _seeded("mobilenet", "output", 1, 0.98),
+                 _seeded("mobilenet", "middle", 0, 0.999),  # one seed only: not compared
+                 _seeded("mobilenet", "n/a", 0, 0.2, method="loss"), _seeded("mobilenet", "n/a", 1, 0.9, method="loss"),
+                 _seeded("vit", "entry", 0, 0.70), _seeded("vit", "entry", 1, 0.62),
+                 _seeded("vit", "output", 0, 0.66), _seeded("vit", "output", 1, 0.64),
+                 _seeded("densenet", "entry", 0, 0.7)]  # a family with one seed has no row
+    mobilenet, vit = depth_across_seeds(manifests)
+    assert (mobilenet["best"], mobilenet["worst"]) == ("output", "entry")
+    assert list(mobilenet["taps"]) == ["entry", "output"]
+    assert mobilenet["difference"] == pytest.approx(0.045) and mobilenet["spread"] == pytest.approx(0.02)
+    assert mobilenet["depth_matters"]
+    assert vit["difference"] == pytest.approx(0.01) and vit["spread"] == pytest.approx(0.08)
+    assert not vit["depth_matters"]
