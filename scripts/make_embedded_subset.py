@@ -1,4 +1,4 @@
-"""Build assets/fashion-mnist-mini.npz, the Fashion-MNIST subset shipped with the demo.
+"""Build amint_demo/assets/fashion-mnist-mini.npz (package data), the Fashion-MNIST subset shipped with the demo.
 
 Provenance: the full Fashion-MNIST (Xiao, Rasul & Vollgraf, Zalando SE, 2017, MIT/Expat
 licence, https://github.com/zalandoresearch/fashion-mnist) as packaged by Debian
