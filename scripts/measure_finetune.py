@@ -8,6 +8,7 @@ and without the out-of-distribution guard, and the start pair's own members-vs-T
 and after.
 
 Usage: python scripts/measure_finetune.py [PAIR] [--epochs 1] [--out runs/finetune] [--json FILE]
+(PAIR defaults to the app's default start pair: the best aMINT pair of pretrained/ by stored AUC)
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def uploads() -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("pair", nargs="?", default="pretrained/fmnist-mobilenetv3-amint-middle")
+    parser.add_argument("pair", nargs="?", help="start pair (default: the app's default, as the page picks it)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lr", type=float, help="learning rate (default: the app's for this start)")
@@ -49,9 +50,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the report, with the machine, to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    pair_dir = Path(args.pair).resolve()
     settings = Settings.from_env(gpu=False)
-    registry = PairRegistry(pair_dir.parent, settings.resolved_session_dir())
+    zoo = Path(args.pair).resolve().parent if args.pair else Path(__file__).resolve().parents[1] / "pretrained"
+    registry = PairRegistry(zoo, settings.resolved_session_dir())
+    pair_dir = Path(args.pair).resolve() if args.pair else registry.resolve(registry.default_pair())
     start = registry.get_pair(pair_dir.name)
     defaults = settings.train_limits()
     config = session_config(registry, defaults, pair_dir.name, "", start.manifest.tap_label, 1.0, 0, 0, args.epochs,

@@ -19,7 +19,7 @@ $PY scripts/load_test.py --users 50 --audits 10 --same-image --no-training --jso
 $PY scripts/load_test.py --users 20 --audits 10 --json "$OUT/load.json"
 $PY scripts/memory_test.py --audits 1000 --json "$OUT/memory.json"
 $PY scripts/fault_test.py --json "$OUT/faults.json"
-$PY scripts/measure_finetune.py "$PAIR" --out "$tmp/finetune" --json "$OUT/finetune.json"
+$PY scripts/measure_finetune.py --out "$tmp/finetune" --json "$OUT/finetune.json"
 $PY -m benchmarks.decoding "$tmp/heavy" --json "$OUT/decoding.json"
 $PY tests/bad_inputs.py "$tmp/corpus" --audit --json "$OUT/bad_inputs.json"
 $PY scripts/make_report.py --performance
