@@ -3,7 +3,7 @@
 The set is rebuilt from two public packages kept aside for this (see the README's "Why you can trust a verdict"):
 scikit-image's `data` folder less the six photos of the bank (its other sample images, and the first 100 faces
 of its `lfw_subset.npy`) and the PNG backgrounds of Debian's `desktop-base`, plus three seeded square crops of
-every full image. Each committed pair audits the set; reported per pair: images called members, what the
+every full image (`data.ood.random_crops`, as the shipped check set makes them). Each committed pair audits the set; reported per pair: images called members, what the
 detector alone would have said, and how many passed the out-of-distribution guard.
 
 Usage: python scripts/independent_ood_check.py [--pairs pretrained] [--work runs/independent-ood] [--json FILE]
@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 
 from amint_demo import load_pair
+from amint_demo.data.ood import random_crops
 from amint_demo.machine import machine_info
 from amint_demo.pairs import list_pairs
 
@@ -60,11 +61,8 @@ def build_set(wheel: Path, deb: Path, work: Path) -> dict[str, Image.Image]:
             images[f"debian {path.parent.name}"] = image.convert("RGB")
     rng = np.random.default_rng(123)
     for name, image in list(images.items()):
-        w, h = image.size
-        for k in range(CROPS):
-            side = int(rng.uniform(0.2, 0.6) * min(w, h))
-            left, top = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
-            images[f"{name} crop {k}"] = image.crop((left, top, left + side, top + side))
+        for k, crop in enumerate(random_crops(image, CROPS, rng)):
+            images[f"{name} crop {k}"] = crop
     for i, face in enumerate(faces):
         images[f"lfw face {i}"] = Image.fromarray((face * 255).round().astype(np.uint8)).convert("RGB")
     return images

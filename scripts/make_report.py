@@ -338,7 +338,7 @@ def independent_text(data: dict) -> str:
     called = sorted({name.split(" crop")[0] for p in pairs for name in p["members"]})
     return (f"**The independent check** (`scripts/independent_ood_check.py`, {_machine(data['machine'])}): {n} images "
             f"that nothing here was fitted or tuned on (scikit-image's other sample images and 100 of its faces, "
-            f"Debian's desktop-base backgrounds, seeded crops of them). The guard lets {passed} of them through "
+            f"Debian's desktop-base backgrounds, seeded crops of them). The guards let at most {passed} of them through "
             f"(dark backgrounds with a bright object, as Fashion-MNIST has); the worst pair calls {worst} of {n} "
             f"({worst / n:.1%}) members, and {len(over)} of {len(pairs)} pairs call more than 1%"
             f"{' (' + ', '.join(over) + ')' if over else ''}. Images called members by some pair: "

@@ -53,17 +53,17 @@ def main() -> None:
     settings = Settings.from_env(gpu=False)
     zoo = Path(args.pair).resolve().parent if args.pair else Path(__file__).resolve().parents[1] / "pretrained"
     registry = PairRegistry(zoo, settings.resolved_session_dir())
-    pair_dir = Path(args.pair).resolve() if args.pair else registry.resolve(registry.default_pair())
-    start = registry.get_pair(pair_dir.name)
+    name = Path(args.pair).name if args.pair else registry.default_pair()
+    start = registry.get_pair(name)
     defaults = settings.train_limits()
-    config = session_config(registry, defaults, pair_dir.name, "", start.manifest.tap_label, 1.0, 0, 0, args.epochs,
-                            args.lr or default_lr(pair_dir.name), 64, uploads=True)
+    config = session_config(registry, defaults, name, "", start.manifest.tap_label, 1.0, 0, 0, args.epochs,
+                            args.lr or default_lr(name), 64, uploads=True)
     began = time.perf_counter()
     extra = extra_members_from_images(start, uploads())
     path = train_pair(config.replace(device="cpu"), args.out, extra=extra, overwrite=True, allow_download=False)
     seconds = time.perf_counter() - began
     report = session_report(load_pair(path, device="cpu"), start.manifest)
-    result = {"pair": pair_dir.name, "uploads": report.counts.n_uploads, "epochs": args.epochs, "threads": args.threads,
+    result = {"pair": name, "uploads": report.counts.n_uploads, "epochs": args.epochs, "threads": args.threads,
               "steps": load_pair(path, device="cpu").manifest.history["joint"][-1]["step"], "lr": config.lr,
               "synthetic_negatives_per_step": config.synthetic_negatives, "tap": config.taps,
               "wall_seconds": round(seconds, 1),
