@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The zoo's pilots: aMINT at D 2,000 (T 2,000, E the rest of the train split), middle taps, one CPU thread, each
-# meant to take at most about 10 minutes; pairs go to runs/pilots/NAME (kept, so a rerun resumes).
+# The zoo's pilots, one CPU thread each, each meant to take at most about 10-25 minutes; pairs go to
+# runs/pilots/NAME (kept, so a rerun resumes). aMINT pilots: D 2,000 (T 2,000, E the rest of the train split),
+# middle taps. Plain pilots (the *-plain* names): the loss threshold's plain model at the zoo's D 5,000 / T 5,000,
+# to measure what a training recipe does to task accuracy and to the leak a passive attack reads.
 # Table: .venv/bin/python -m amint_demo evaluate --all runs/pilots --markdown --stored
 # Usage: bash scripts/pilots.sh NAME...    (names below; no name: all)
 set -euo pipefail
@@ -20,12 +22,24 @@ declare -A PILOTS=(
   [densenet-g12-30ep]='--arch densenet121 --timm-kwargs {"growth_rate":12,"block_config":[2,4,6,4]} --epochs 30'
   [resnet-c16-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30'
 )
+REGULARISED='--augment shift-flip --label-smoothing 0.1 --weight-decay 0.05'
+declare -A PLAIN_PILOTS=(
+  [mobilenet-plain]='--arch mobilenetv3_small_100 --epochs 20'
+  [mobilenet-plain-augmented]="--arch mobilenetv3_small_100 --epochs 20 $REGULARISED"
+  [vit-plain-augmented]="--arch vit_tiny_patch16_224 --timm-kwargs {\"depth\":6,\"embed_dim\":96,\"num_heads\":3} --epochs 30 $REGULARISED"
+)
 names=("$@")
-[[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}")
+[[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}" "${!PLAIN_PILOTS[@]}")
 for name in "${names[@]}"; do
   out=runs/pilots/$name
   if [[ -f $out/manifest.json ]]; then echo "kept $out"; continue; fi
-  read -r -a args <<< "${PILOTS[$name]}"
-  .venv/bin/python -m amint_demo train --method amint --taps middle --members 2000 --test 2000 --split-seed 0 --seed 0 \
-    --batch-size 64 --lr 1e-3 --dataset fashion-mnist --offline --overwrite "${args[@]}" --out "$out"
+  if [[ -n ${PLAIN_PILOTS[$name]:-} ]]; then
+    read -r -a args <<< "${PLAIN_PILOTS[$name]}"
+    args+=(--method loss --members 5000 --test 5000)
+  else
+    read -r -a args <<< "${PILOTS[$name]}"
+    args+=(--method amint --taps middle --members 2000 --test 2000)
+  fi
+  .venv/bin/python -m amint_demo train --split-seed 0 --seed 0 --batch-size 64 --lr 1e-3 --dataset fashion-mnist \
+    --offline --overwrite "${args[@]}" --out "$out"
 done
