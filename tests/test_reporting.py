@@ -81,3 +81,22 @@ def test_depth_counts_only_when_taps_differ_by_more_than_the_seed_spread():
     assert mobilenet["depth_matters"]
     assert vit["difference"] == pytest.approx(0.01) and vit["spread"] == pytest.approx(0.08)
     assert not vit["depth_matters"]
+
+
+def _depth_row(family: str, method: str, tap: str, auc: float) -> dict:
+    return {"pair": f"{family}-{method}-{tap}", "family": family, "method": method, "tap": tap,
+            "balanced_accuracy": auc - 0.05, "auc": auc, "tpr_at_1pct_fpr": auc / 10}
+
+
+def test_the_depth_figure_draws_other_seeds_of_its_family_as_hollow_markers_at_their_values():
+    from amint_demo.ui.figures import depth_figure
+
+    rows = [_depth_row("vit", "amint", tap, auc) for tap, auc in (("entry", 0.75), ("middle", 0.69), ("output", 0.70))]
+    reseeded = [_depth_row("vit", "amint", "entry", 0.79), _depth_row("vit", "amint", "middle", 0.79),
+                _depth_row("resnet", "amint", "entry", 0.5)]  # another family's seed: not drawn
+    seeds = [t for t in depth_figure(rows, "vit", reseeded).data if t.name == "amint, other seed"]
+    assert len(seeds) == 3  # one per metric panel
+    auc_panel = [t for t in seeds if t.xaxis == "x2"][0]
+    assert list(auc_panel.x) == ["entry", "middle"] and list(auc_panel.y) == [0.79, 0.79]
+    assert auc_panel.marker.symbol == "circle-open"
+    assert not [t for t in depth_figure(rows, "vit").data if t.name == "amint, other seed"]

@@ -10,11 +10,21 @@ METRICS = (("balanced_accuracy", "balanced accuracy @0.5"), ("auc", "ROC AUC"), 
 DEPTHS = ("entry", "middle", "output")
 
 
-def depth_figure(rows: list[dict], family: str) -> go.Figure:
-    """One panel per metric; x = tap depth, one line per method (from the pairs' stored evaluations)."""
+def depth_figure(rows: list[dict], family: str, other_seeds: list[dict] = ()) -> go.Figure:
+    """One panel per metric; x = tap depth, one line per method (from the pairs' stored evaluations). `other_seeds`:
+    rows of the same pairs trained with other seeds (same keys), drawn as hollow markers, so a difference between
+    taps can be read against the seed-to-seed spread."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title in METRICS])
     methods = sorted({r["method"] for r in rows if r["family"] == family})
     for colour, method in enumerate(methods):
+        reseeded = [r for r in other_seeds if r["family"] == family and r["method"] == method and r["tap"] in DEPTHS]
+        for col, (key, _) in enumerate(METRICS, start=1):
+            if reseeded:
+                fig.add_trace(go.Scatter(x=[r["tap"] for r in reseeded], y=[r[key] for r in reseeded], mode="markers",
+                                         name=f"{method}, other seed", legendgroup=f"{method}-seeds",
+                                         showlegend=col == 1, legendrank=1001, marker=dict(symbol="circle-open", size=10,
+                                                                          color=f"hsl({colour * 85}, 65%, 45%)")),
+                              row=1, col=col)
         points = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in DEPTHS]
         flat = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] == NO_TAP]
         for col, (key, _) in enumerate(METRICS, start=1):
