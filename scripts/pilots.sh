@@ -2,7 +2,9 @@
 # The zoo's pilots, one CPU thread each, each meant to take at most about 10-25 minutes; pairs go to
 # runs/pilots/NAME (kept, so a rerun resumes). aMINT pilots: D 2,000 (T 2,000, E the rest of the train split),
 # middle taps. Plain pilots (the *-plain* names): the loss threshold's plain model at the zoo's D 5,000 / T 5,000,
-# to measure what a training recipe does to task accuracy and to the leak a passive attack reads.
+# to measure what a training recipe does to task accuracy and to the leak a passive attack reads. Zoo-scale pilots
+# (ZOO_PILOTS): one aMINT pair at the zoo's D 5,000 / T 5,000 with its own tap, to try a recipe on a family's best
+# tap before retraining the family (20-60 minutes each).
 # Table: .venv/bin/python -m amint_demo evaluate --all runs/pilots --markdown --stored
 # Usage: bash scripts/pilots.sh NAME...    (names below; no name: all)
 set -euo pipefail
@@ -26,16 +28,24 @@ REGULARISED='--augment shift-flip --label-smoothing 0.1 --weight-decay 0.05'
 declare -A PLAIN_PILOTS=(
   [mobilenet-plain]='--arch mobilenetv3_small_100 --epochs 20'
   [mobilenet-plain-augmented]="--arch mobilenetv3_small_100 --epochs 20 $REGULARISED"
+  [resnet-plain-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30'
   [vit-plain-augmented]="--arch vit_tiny_patch16_224 --timm-kwargs {\"depth\":6,\"embed_dim\":96,\"num_heads\":3} --epochs 30 $REGULARISED"
 )
+declare -A ZOO_PILOTS=(
+  [mobilenet-output-regularised]="--arch mobilenetv3_small_100 --epochs 20 --taps output $REGULARISED"
+  [resnet-output-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output'
+)
 names=("$@")
-[[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}" "${!PLAIN_PILOTS[@]}")
+[[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}" "${!PLAIN_PILOTS[@]}" "${!ZOO_PILOTS[@]}")
 for name in "${names[@]}"; do
   out=runs/pilots/$name
   if [[ -f $out/manifest.json ]]; then echo "kept $out"; continue; fi
   if [[ -n ${PLAIN_PILOTS[$name]:-} ]]; then
     read -r -a args <<< "${PLAIN_PILOTS[$name]}"
     args+=(--method loss --members 5000 --test 5000)
+  elif [[ -n ${ZOO_PILOTS[$name]:-} ]]; then
+    read -r -a args <<< "${ZOO_PILOTS[$name]}"
+    args+=(--method amint --members 5000 --test 5000)
   else
     read -r -a args <<< "${PILOTS[$name]}"
     args+=(--method amint --taps middle --members 2000 --test 2000)
