@@ -34,6 +34,8 @@ declare -A PLAIN_PILOTS=(
 declare -A ZOO_PILOTS=(
   [mobilenet-output-regularised]="--arch mobilenetv3_small_100 --epochs 20 --taps output $REGULARISED"
   [resnet-output-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output'
+  [resnet-output-30ep-lambda03]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output --lambda 0.3'
+  [mobilenet-output-weight-decay]='--arch mobilenetv3_small_100 --epochs 20 --taps output --weight-decay 0.05'
 )
 names=("$@")
 [[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}" "${!PLAIN_PILOTS[@]}" "${!ZOO_PILOTS[@]}")
