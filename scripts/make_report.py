@@ -145,12 +145,18 @@ def pilots_block() -> str:
     return "\n".join(lines)
 
 
+def seed_manifests() -> dict:
+    """The manifests in assets/results/seeds (pairs retrained with another seed), by file path."""
+    from amint_demo.pairs.manifest import read_manifest_file
+
+    return {str(p): read_manifest_file(p) for p in sorted(SEEDS.glob("*.json"))}
+
+
 def seeds_text(manifests: dict) -> list[str]:
     """The depth story across training seeds (pretrained/ and assets/results/seeds), for the results block."""
-    from amint_demo.pairs.manifest import read_manifest_file
     from amint_demo.reporting import depth_across_seeds
 
-    extra = [read_manifest_file(p) for p in sorted(SEEDS.glob("*.json"))]
+    extra = list(seed_manifests().values())
     lines = []
     for metric in ("auc", "tpr_at_1pct_fpr"):
         rows = depth_across_seeds(list(manifests.values()) + extra, metric)
@@ -183,10 +189,8 @@ def render_figures(manifests: dict) -> list[str]:
     from amint_demo.reporting import depth_summary
     from amint_demo.ui.figures import depth_figure, roc_figure
 
-    from amint_demo.pairs.manifest import read_manifest_file
-
     rows = depth_summary(manifests)
-    reseeded = depth_summary({str(p): read_manifest_file(p) for p in sorted(SEEDS.glob("*.json"))})
+    reseeded = depth_summary(seed_manifests())
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])

@@ -4,7 +4,7 @@
 # middle taps. Plain pilots (the *-plain* names): the loss threshold's plain model at the zoo's D 5,000 / T 5,000,
 # to measure what a training recipe does to task accuracy and to the leak a passive attack reads. Zoo-scale pilots
 # (ZOO_PILOTS): one aMINT pair at the zoo's D 5,000 / T 5,000 with its own tap, to try a recipe on a family's best
-# tap before retraining the family (20-60 minutes each).
+# tap before retraining the family (8-21 minutes each here).
 # Table: .venv/bin/python -m amint_demo evaluate --all runs/pilots --markdown --stored
 # Usage: bash scripts/pilots.sh NAME...    (names below; no name: all)
 set -euo pipefail
@@ -37,21 +37,20 @@ declare -A ZOO_PILOTS=(
   [resnet-output-30ep-lambda03]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output --lambda 0.3'
   [mobilenet-output-weight-decay]='--arch mobilenetv3_small_100 --epochs 20 --taps output --weight-decay 0.05'
 )
-names=("$@")
-[[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}" "${!PLAIN_PILOTS[@]}" "${!ZOO_PILOTS[@]}")
-for name in "${names[@]}"; do
-  out=runs/pilots/$name
-  if [[ -f $out/manifest.json ]]; then echo "kept $out"; continue; fi
-  if [[ -n ${PLAIN_PILOTS[$name]:-} ]]; then
-    read -r -a args <<< "${PLAIN_PILOTS[$name]}"
-    args+=(--method loss --members 5000 --test 5000)
-  elif [[ -n ${ZOO_PILOTS[$name]:-} ]]; then
-    read -r -a args <<< "${ZOO_PILOTS[$name]}"
-    args+=(--method amint --members 5000 --test 5000)
-  else
-    read -r -a args <<< "${PILOTS[$name]}"
-    args+=(--method amint --taps middle --members 2000 --test 2000)
-  fi
-  .venv/bin/python -m amint_demo train --split-seed 0 --seed 0 --batch-size 64 --lr 1e-3 --dataset fashion-mnist \
-    --offline --overwrite "${args[@]}" --out "$out"
-done
+main() {  # read whole before it runs, so editing this file during a pilot cannot derail the loop
+  local names=("$@") name out spec scale args
+  [[ ${#names[@]} -eq 0 ]] && names=("${!PILOTS[@]}" "${!PLAIN_PILOTS[@]}" "${!ZOO_PILOTS[@]}")
+  for name in "${names[@]}"; do
+    if [[ -n ${PLAIN_PILOTS[$name]:-} ]]; then spec=${PLAIN_PILOTS[$name]} scale='--method loss --members 5000 --test 5000'
+    elif [[ -n ${ZOO_PILOTS[$name]:-} ]]; then spec=${ZOO_PILOTS[$name]} scale='--method amint --members 5000 --test 5000'
+    elif [[ -n ${PILOTS[$name]:-} ]]; then spec=${PILOTS[$name]} scale='--method amint --taps middle --members 2000 --test 2000'
+    else echo "error: no pilot named $name (see the lists in $0)" >&2; return 2
+    fi
+    out=runs/pilots/$name
+    if [[ -f $out/manifest.json ]]; then echo "kept $out"; continue; fi
+    read -r -a args <<< "$spec $scale"
+    .venv/bin/python -m amint_demo train --split-seed 0 --seed 0 --batch-size 64 --lr 1e-3 --dataset fashion-mnist \
+      --offline --overwrite "${args[@]}" --out "$out"
+  done
+}
+main "$@"; exit

@@ -1,6 +1,8 @@
 """Plotly figures of the page: metrics against tap depth, log-log ROC, training curves, method comparison."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -10,30 +12,29 @@ METRICS = (("balanced_accuracy", "balanced accuracy @0.5"), ("auc", "ROC AUC"), 
 DEPTHS = ("entry", "middle", "output")
 
 
-def depth_figure(rows: list[dict], family: str, other_seeds: list[dict] = ()) -> go.Figure:
+def depth_figure(rows: list[dict], family: str, other_seeds: Sequence[dict] = ()) -> go.Figure:
     """One panel per metric; x = tap depth, one line per method (from the pairs' stored evaluations). `other_seeds`:
     rows of the same pairs trained with other seeds (same keys), drawn as hollow markers, so a difference between
     taps can be read against the seed-to-seed spread."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title in METRICS])
     methods = sorted({r["method"] for r in rows if r["family"] == family})
-    for colour, method in enumerate(methods):
-        reseeded = [r for r in other_seeds if r["family"] == family and r["method"] == method and r["tap"] in DEPTHS]
-        for col, (key, _) in enumerate(METRICS, start=1):
-            if reseeded:
-                fig.add_trace(go.Scatter(x=[r["tap"] for r in reseeded], y=[r[key] for r in reseeded], mode="markers",
-                                         name=f"{method}, other seed", legendgroup=f"{method}-seeds",
-                                         showlegend=col == 1, legendrank=1001, marker=dict(symbol="circle-open", size=10,
-                                                                          color=f"hsl({colour * 85}, 65%, 45%)")),
-                              row=1, col=col)
+    for index, method in enumerate(methods):
+        colour = f"hsl({index * 85}, 65%, 45%)"
         points = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] in DEPTHS]
         flat = [r for r in rows if r["family"] == family and r["method"] == method and r["tap"] == NO_TAP]
+        reseeded = [r for r in other_seeds if r["family"] == family and r["method"] == method and r["tap"] in DEPTHS]
         for col, (key, _) in enumerate(METRICS, start=1):
             x, y = [p["tap"] for p in points], [p[key] for p in points]
             if flat:  # reads no layer: one value drawn across every depth
                 x, y = list(DEPTHS), [flat[0][key]] * len(DEPTHS)
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines" if flat else "lines+markers", name=method,
                                      legendgroup=method, showlegend=col == 1, line_dash="dot" if flat else None,
-                                     marker_color=f"hsl({colour * 85}, 65%, 45%)"), row=1, col=col)
+                                     marker_color=colour), row=1, col=col)
+            if reseeded:
+                fig.add_trace(go.Scatter(x=[r["tap"] for r in reseeded], y=[r[key] for r in reseeded],
+                                         mode="markers", name=f"{method}, other seed", legendgroup=f"{method}-seeds",
+                                         showlegend=col == 1, legendrank=1001,
+                                         marker=dict(symbol="circle-open", size=10, color=colour)), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=list(DEPTHS), type="category")
     fig.update_yaxes(range=[0, 1.02])
     fig.update_layout(height=380, margin=dict(l=30, r=10, t=100, b=30), legend_title_text="method",
