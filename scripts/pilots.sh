@@ -4,7 +4,7 @@
 # middle taps. Plain pilots (the *-plain* names): the loss threshold's plain model at the zoo's D 5,000 / T 5,000,
 # to measure what a training recipe does to task accuracy and to the leak a passive attack reads. Zoo-scale pilots
 # (ZOO_PILOTS): one aMINT pair at the zoo's D 5,000 / T 5,000 with its own tap, to try a recipe on a family's best
-# tap before retraining the family (8-21 minutes each here).
+# tap before retraining the family (8-35 minutes each here).
 # Table: .venv/bin/python -m amint_demo evaluate --all runs/pilots --markdown --stored
 # Usage: bash scripts/pilots.sh NAME...    (names below; no name: all)
 set -euo pipefail
@@ -36,6 +36,7 @@ declare -A ZOO_PILOTS=(
   [resnet-output-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output'
   [resnet-output-30ep-lambda03]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output --lambda 0.3'
   [mobilenet-output-weight-decay]='--arch mobilenetv3_small_100 --epochs 20 --taps output --weight-decay 0.05'
+  [vit-entry-60ep]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":96,"num_heads":3} --epochs 60 --taps entry'
 )
 main() {  # read whole before it runs, so editing this file during a pilot cannot derail the loop
   local names=("$@") name out spec scale args

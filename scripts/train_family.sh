@@ -3,7 +3,8 @@
 # gradient MINT on it, and aMINT at the middle, entry and output taps. Split: D $MEMBERS (default 5,000), T $TEST
 # (default 5,000) of the full Debian Fashion-MNIST, 1,000 held-out calibration images, and E the whole rest of the
 # train split (fresh non-members; set $EXTERNAL for a fixed size, e.g. the paper's 35,000); split seed 0, training
-# seed $SEED (default 0). $EXTRA: more `train` options for every pair (e.g. "--augment shift --label-smoothing 0.1").
+# seed $SEED (default 0), MINT weight $LAMBDA for the aMINT pairs (default 1). $EXTRA: more `train` options for every
+# pair (e.g. "--augment shift --label-smoothing 0.1").
 # Pairs already complete (manifest written) are kept, and a pair interrupted mid-training resumes from its last
 # epoch (OUT.checkpoint.safetensors), so an interrupted family continues where it stopped; delete a pair to retrain it.
 # The paper's split, for a GPU: MEMBERS=25000 EXTERNAL=35000 TEST=10000 bash scripts/train_family.sh ...
@@ -33,6 +34,6 @@ if [[ ${ONLY:-all} != amint ]]; then
 fi
 if [[ ${ONLY:-all} != frozen ]]; then
   for tap in $TAPS; do
-    train --method amint --lambda 1 --taps "$tap" --out "$ZOO/fmnist-$NAME-amint-$tap"
+    train --method amint --lambda "${LAMBDA:-1}" --taps "$tap" --out "$ZOO/fmnist-$NAME-amint-$tap"
   done
 fi
