@@ -36,6 +36,16 @@ def test_headline_is_the_best_amint_pair_per_family_judged_on_every_target():
     assert "| vit | b-middle | 0.800 ✗ | 0.800 ✗ | 0.200 ✗ | 0.000 ✗ | 0.100 ✗ | 5.0% ✗ | 0.900 / – | – ✗ |" in table
 
 
+def test_a_target_is_met_at_its_bound_despite_round_off():
+    """4,234 of 5,000 against 4,284 of 5,000 is a cost of exactly 1.0 point, which float subtraction makes
+    -0.010000000000000009; one image fewer misses."""
+    at_bound, beyond = (_row(name, "resnet", "amint", 0.9, cost) for name, cost in
+                        (("a", 4234 / 5000 - 4284 / 5000), ("b", 4233 / 5000 - 4284 / 5000)))
+    assert at_bound["cost_of_auditability"] < TARGETS["cost_of_auditability"][1]
+    assert headline_rows([at_bound])[0]["targets_met"]["cost_of_auditability"]
+    assert not headline_rows([beyond])[0]["targets_met"]["cost_of_auditability"]
+
+
 @pytest.mark.parametrize("method", list_methods())
 def test_a_pair_names_its_tap_the_same_way_in_every_list(tiny_pairs, method):
     """The README table, the explorer's depth rows and the pair dropdown all read Manifest.tap_label."""
