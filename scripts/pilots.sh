@@ -29,6 +29,7 @@ declare -A PLAIN_PILOTS=(
   [mobilenet-plain]='--arch mobilenetv3_small_100 --epochs 20'
   [mobilenet-plain-augmented]="--arch mobilenetv3_small_100 --epochs 20 $REGULARISED"
   [resnet-plain-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30'
+  [vit-plain-60ep]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":96,"num_heads":3} --epochs 60'
   [vit-plain-augmented]="--arch vit_tiny_patch16_224 --timm-kwargs {\"depth\":6,\"embed_dim\":96,\"num_heads\":3} --epochs 30 $REGULARISED"
 )
 declare -A ZOO_PILOTS=(
@@ -36,6 +37,7 @@ declare -A ZOO_PILOTS=(
   [resnet-output-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output'
   [resnet-output-30ep-lambda03]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30 --taps output --lambda 0.3'
   [mobilenet-output-weight-decay]='--arch mobilenetv3_small_100 --epochs 20 --taps output --weight-decay 0.05'
+  [densenet-middle-lambda03]='--arch densenet121 --timm-kwargs {"growth_rate":12,"block_config":[2,4,6,4]} --epochs 30 --taps middle --lambda 0.3'
   [vit-entry-60ep]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":96,"num_heads":3} --epochs 60 --taps entry'
 )
 main() {  # read whole before it runs, so editing this file during a pilot cannot derail the loop
