@@ -1,6 +1,8 @@
 """Results tables from pair manifests and evaluation results (the README's table, the app's summaries)."""
 from __future__ import annotations
 
+import math
+
 from amint_demo.evaluation import EvaluationResult
 from amint_demo.methods import get_method, method_rank
 from amint_demo.pairs import NO_TAP, Manifest
@@ -73,12 +75,10 @@ TARGETS = {"balanced_accuracy": (True, 0.95), "auc": (True, 0.99), "tpr_at_1pct_
            "cost_of_auditability": (True, -0.010)}
 
 
-ROUND_OFF = 1e-9  # metrics are ratios of counts: a value at its bound may differ from it in the last bits
-
-
 def _meets(value: float | None, at_least: bool, bound: float) -> bool:
-    """Bounds are inclusive (a cost of exactly 1.0 point meets "within 1.0 point")."""
-    return value is not None and (value >= bound - ROUND_OFF if at_least else value <= bound + ROUND_OFF)
+    """Bounds are inclusive, also where float subtraction lands a value at its bound a few bits off it (a cost of
+    exactly 1.0 point meets "within 1.0 point")."""
+    return value is not None and (math.isclose(value, bound) or (value > bound if at_least else value < bound))
 
 
 def headline_rows(rows: list[dict]) -> list[dict]:
