@@ -55,6 +55,23 @@ def test_every_family_has_the_full_set_of_methods_and_taps() -> None:
     assert {family: wanted - have for family, have in found.items()} == {family: set() for family in found}
 
 
+
+FROZEN = [s.path for s in list_pairs(PRETRAINED) if s.manifest.train_config.init_from] if PRETRAINED.is_dir() else []
+
+
+@pytest.mark.parametrize("path", FROZEN, ids=[p.name for p in FROZEN])
+def test_a_pair_started_from_another_names_a_committed_pair_whose_model_it_kept(path: Path) -> None:
+    """Retraining from the manifest needs `init_from` in a fresh clone; a frozen method must not move the model."""
+    import torch
+
+    pair = load_pair(path, device="cpu")
+    start_path = Path(pair.manifest.train_config.init_from)
+    assert start_path.parent.name == "pretrained" and (PRETRAINED / start_path.name).is_dir()
+    start = load_pair(PRETRAINED / start_path.name, device="cpu")
+    if pair.manifest.method in ("passive", "gradient"):
+        kept, original = pair.model.state_dict(), start.model.state_dict()
+        assert original.keys() <= kept.keys()  # the pair adds its detector head
+        assert all(torch.equal(kept[name], original[name]) for name in original)
 @pytest.mark.parametrize("path", PAIRS, ids=[p.name for p in PAIRS])
 def test_committed_pair_is_calibrated_guarded_and_rarely_calls_photos_members(path: Path) -> None:
     manifest = load_pair(path, device="cpu").manifest
