@@ -141,11 +141,20 @@ def depth_across_seeds(manifests: list[Manifest], metric: str = "auc") -> list[d
 
     `manifests`: pairs of any seeds (same split). Per family, the taps with at least two seeds; the best and worst
     tap by mean `metric`; their difference against the seed-to-seed spread (max - min over seeds) of either tap.
-    Depth matters only when the difference exceeds both spreads; otherwise it is reported as none."""
+    Depth matters only when the difference exceeds both spreads; otherwise it is reported as none.
+    Raises ValueError when a family's pairs differ in recipe beyond the seed and the tap (e.g. a stale seed
+    manifest with other epochs), since such a spread would not be the seeds'."""
     values: dict[str, dict[str, dict[int, float]]] = {}
+    recipes: dict[str, dict] = {}
     for m in manifests:
         if m.metrics is None or not m.method_info.joint:
             continue
+        recipe = {k: v for k, v in m.train_config.to_dict().items() if k not in ("seed", "taps")}
+        first = recipes.setdefault(m.family, recipe)
+        if recipe != first:
+            differing = sorted(k for k in first if first[k] != recipe.get(k))
+            raise ValueError(f"{m.family} pairs differ in {', '.join(differing)} beyond seed and tap: "
+                             "their spread would not be the seeds'")
         value = getattr(m.metrics.members_vs_test, metric)
         values.setdefault(m.family, {}).setdefault(m.tap_label, {})[m.train_config.seed] = value
     rows = []

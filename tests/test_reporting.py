@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from amint_demo import load_pair
-from amint_demo.methods import get_method, list_methods
+from amint_demo.methods import TrainConfig, get_method, list_methods
 from amint_demo.pairs import NO_TAP, list_pairs
 from amint_demo.reporting import (TARGETS, depth_across_seeds, depth_summary, headline_rows, headline_table,
                                   results_rows)
@@ -69,10 +69,10 @@ def test_cost_of_auditability_is_measured_against_the_plain_reference(tiny_pairs
         list_methods()  # registry order within a family
 
 
-def _seeded(family: str, tap: str, seed: int, auc: float, method: str = "amint") -> SimpleNamespace:
+def _seeded(family: str, tap: str, seed: int, auc: float, method: str = "amint", epochs: int = 20) -> SimpleNamespace:
     """The parts of a Manifest that `depth_across_seeds` reads."""
     return SimpleNamespace(family=family, tap_label=tap, method_info=get_method(method),
-                           train_config=SimpleNamespace(seed=seed),
+                           train_config=TrainConfig(method=method, taps=tap, seed=seed, epochs=epochs),
                            metrics=SimpleNamespace(members_vs_test=SimpleNamespace(auc=auc)))
 
 
@@ -91,6 +91,13 @@ def test_depth_counts_only_when_taps_differ_by_more_than_the_seed_spread():
     assert mobilenet["depth_matters"]
     assert vit["difference"] == pytest.approx(0.01) and vit["spread"] == pytest.approx(0.08)
     assert not vit["depth_matters"]
+
+
+def test_depth_refuses_to_read_a_spread_from_pairs_of_different_recipes():
+    manifests = [_seeded("vit", "entry", 0, 0.98, epochs=60), _seeded("vit", "entry", 1, 0.79, epochs=30),
+                 _seeded("vit", "output", 0, 0.98, epochs=60), _seeded("vit", "output", 1, 0.77, epochs=60)]
+    with pytest.raises(ValueError, match="vit pairs differ in epochs"):
+        depth_across_seeds(manifests)
 
 
 def _depth_row(family: str, method: str, tap: str, auc: float) -> dict:
