@@ -10,7 +10,9 @@ from amint_demo.pairs import NO_TAP
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained"
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "examples" / "example-01.png"
-PAIRS = [s.path for s in list_pairs(PRETRAINED)] if PRETRAINED.is_dir() else []
+SUMMARIES = list_pairs(PRETRAINED) if PRETRAINED.is_dir() else []
+PAIRS = [s.path for s in SUMMARIES]
+STARTED_FROM_ANOTHER = [s.path for s in SUMMARIES if s.manifest.train_config.init_from]
 
 
 def test_the_zoo_is_not_empty_and_every_pair_is_valid() -> None:
@@ -55,11 +57,7 @@ def test_every_family_has_the_full_set_of_methods_and_taps() -> None:
     assert {family: wanted - have for family, have in found.items()} == {family: set() for family in found}
 
 
-
-FROZEN = [s.path for s in list_pairs(PRETRAINED) if s.manifest.train_config.init_from] if PRETRAINED.is_dir() else []
-
-
-@pytest.mark.parametrize("path", FROZEN, ids=[p.name for p in FROZEN])
+@pytest.mark.parametrize("path", STARTED_FROM_ANOTHER, ids=[p.name for p in STARTED_FROM_ANOTHER])
 def test_a_pair_started_from_another_names_a_committed_pair_whose_model_it_kept(path: Path) -> None:
     """Retraining from the manifest needs `init_from` in a fresh clone; a frozen method must not move the model."""
     import torch
@@ -68,10 +66,12 @@ def test_a_pair_started_from_another_names_a_committed_pair_whose_model_it_kept(
     start_path = Path(pair.manifest.train_config.init_from)
     assert start_path.parent.name == "pretrained" and (PRETRAINED / start_path.name).is_dir()
     start = load_pair(PRETRAINED / start_path.name, device="cpu")
-    if pair.manifest.method in ("passive", "gradient"):
+    if not pair.manifest.method_info.joint:  # the model was frozen
         kept, original = pair.model.state_dict(), start.model.state_dict()
         assert original.keys() <= kept.keys()  # the pair adds its detector head
         assert all(torch.equal(kept[name], original[name]) for name in original)
+
+
 @pytest.mark.parametrize("path", PAIRS, ids=[p.name for p in PAIRS])
 def test_committed_pair_is_calibrated_guarded_and_rarely_calls_photos_members(path: Path) -> None:
     manifest = load_pair(path, device="cpu").manifest
