@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from amint_demo.runtime import PairRegistry
 from benchmarks.local_server import LocalApp
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} is missing: the browser test needs Debian's Chromium", allow_module_level=True)
@@ -152,4 +154,6 @@ def test_the_depth_tab_shows_its_plots_on_arrival(page):
     plots = page.locator(".js-plotly-plot")
     expect(plots.first).to_be_visible(timeout=UI_MS)
     assert plots.count() >= 4  # depth, ROC, reliability, histograms: no button needed
-    expect(page.get_by_text("mobilenet: metrics by tap depth").first).to_be_visible()
+    registry = PairRegistry(ROOT / "pretrained", ROOT / "no-sessions")
+    family = registry.family_of_pair(registry.default_pair())  # the tab opens on the default pair's family
+    expect(page.get_by_text(f"{family}: metrics by tap depth").first).to_be_visible()
