@@ -132,6 +132,7 @@ def pilots_block() -> str:
         kwargs = json.dumps(config.timm_kwargs) if config.timm_kwargs else ""
         recipe = ", ".join(part for part in (
             f"{m.tap_label} tap, head width {config.head_width}" if m.method_info.joint else "",
+            f"λ {config.mint_weight:g}" if m.method_info.joint and config.mint_weight != 1 else "",
             "" if config.augment == "none" else f"augment {config.augment}",
             f"label smoothing {config.label_smoothing:g}" if config.label_smoothing else "",
             f"weight decay {config.weight_decay:g}" if config.weight_decay else "") if part) or "–"

@@ -31,6 +31,7 @@ declare -A PLAIN_PILOTS=(
   [resnet-plain-30ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 30'
   [vit-plain-60ep]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":96,"num_heads":3} --epochs 60'
   [vit-plain-augmented]="--arch vit_tiny_patch16_224 --timm-kwargs {\"depth\":6,\"embed_dim\":96,\"num_heads\":3} --epochs 30 $REGULARISED"
+  [resnet-plain-60ep]='--arch resnet18 --timm-kwargs {"channels":[16,32,64,128]} --epochs 60'
 )
 declare -A ZOO_PILOTS=(
   [mobilenet-output-regularised]="--arch mobilenetv3_small_100 --epochs 20 --taps output $REGULARISED"
@@ -39,6 +40,7 @@ declare -A ZOO_PILOTS=(
   [mobilenet-output-weight-decay]='--arch mobilenetv3_small_100 --epochs 20 --taps output --weight-decay 0.05'
   [densenet-middle-lambda03]='--arch densenet121 --timm-kwargs {"growth_rate":12,"block_config":[2,4,6,4]} --epochs 30 --taps middle --lambda 0.3'
   [vit-entry-60ep]='--arch vit_tiny_patch16_224 --timm-kwargs {"depth":6,"embed_dim":96,"num_heads":3} --epochs 60 --taps entry'
+  [mobilenet-output-lambda03]='--arch mobilenetv3_small_100 --epochs 20 --taps output --lambda 0.3'
 )
 main() {  # read whole before it runs, so editing this file during a pilot cannot derail the loop
   local names=("$@") name out spec scale args
