@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from amint_demo.runtime import PairRegistry
+from amint_demo.settings import Settings
 from benchmarks.local_server import LocalApp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,6 +155,7 @@ def test_the_depth_tab_shows_its_plots_on_arrival(page):
     plots = page.locator(".js-plotly-plot")
     expect(plots.first).to_be_visible(timeout=UI_MS)
     assert plots.count() >= 4  # depth, ROC, reliability, histograms: no button needed
-    registry = PairRegistry(ROOT / "pretrained", ROOT / "no-sessions")
+    settings = Settings.from_env(app_root=ROOT)  # what app.py reads, so AMINT_PAIRS is honoured here too
+    registry = PairRegistry(settings.resolved_pairs_dir(), settings.resolved_session_dir())
     family = registry.family_of_pair(registry.default_pair())  # the tab opens on the default pair's family
     expect(page.get_by_text(f"{family}: metrics by tap depth").first).to_be_visible()
